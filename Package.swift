@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The interpreter's hot path relies on these: exclusivity checks on every
+// access to the CPU's stored properties would cost more than the work itself.
+let fastSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "Capsule",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "capsule", targets: ["capsule"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "X86", swiftSettings: fastSettings),
+        .executableTarget(
+            name: "capsule",
+            dependencies: [
+                "X86",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastSettings
+        ),
+        .testTarget(name: "X86Tests", dependencies: ["X86"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
