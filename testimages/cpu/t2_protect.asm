@@ -307,15 +307,6 @@ ring3_tests:
     CHK "INT via DPL3 gate: IRET back to ring 3", [r3v+0x60], SEL_CODE3
 
     ; --- faults raised in ring 3 ---
-%macro R3EXPECT 4  ; name, vector, error, ring-3 entry
-    TRY %%rec
-    mov eax, %4
-    call call_ring3
-%%rec:
-    ENDTRY
-    CHK {%1, ": vector"}, [exc_vec], %2
-    CHK {%1, ": error code"}, [exc_err], %3
-%endmacro
     R3EXPECT "ring 3 INT via DPL0 gate -> #GP(vec*8+2)", 13, VEC_INT0GATE*8+2, r3_int32
     R3EXPECT "ring 3 call gate DPL0 -> #GP(sel)", 13, S_GATE0, r3_gate0
     R3EXPECT "ring 3 CALL FAR DPL0 non-conforming -> #GP(sel)", 13, S_NCONF0, r3_nconf
