@@ -1,0 +1,303 @@
+; t5_tasks: hardware task switching (32-bit TSS).
+;  - JMP to a TSS: state saved into the old TSS, loaded from the new one,
+;    busy bits moved, no back link / NT, CR0.TS set, LDTR loaded from TSS
+;  - CALL through a task gate: NT=1, back link, both tasks busy; IRET with
+;    NT returns and clears the busy bit; a second CALL resumes after the IRET
+;  - INT n through an IDT task gate; exception (#GP) through a task gate with
+;    the error code pushed on the new task's stack
+;  - JMP/CALL to a busy TSS -> #GP(sel)
+%define TESTNAME "t5_tasks"
+%include "lib.inc"
+
+TSSA    equ 0x5000
+TSSB    equ 0x5100
+TSSC    equ 0x5200
+TSSD    equ 0x5300
+LDTA    equ 0x5400
+S_TSSA  equ 0x48
+S_TSSB  equ 0x50
+S_TGB   equ 0x58        ; task gate -> S_TSSB
+S_TSSC  equ 0x60
+S_LDTA  equ 0x68
+S_TSSD  equ 0x70
+
+tv      equ tvar
+
+; init_tss: edi = TSS base, eax = EIP, ebx = ESP
+init_tss:
+    push eax
+    push ecx
+    push edi
+    mov ecx, 0x68/4
+    xor eax, eax
+    rep stosd
+    pop edi
+    pop ecx
+    pop eax
+    mov [edi+0x20], eax
+    mov [edi+0x38], ebx
+    mov dword [edi+0x24], 2
+    mov dword [edi+0x4C], SEL_CODE32
+    mov dword [edi+0x48], SEL_DATA32
+    mov dword [edi+0x50], SEL_DATA32
+    mov dword [edi+0x54], SEL_DATA32
+    mov dword [edi+0x58], SEL_DATA32
+    mov dword [edi+0x5C], SEL_DATA32
+    mov word [edi+0x66], 0x68
+    push eax
+    mov eax, cr3
+    mov [edi+0x1C], eax
+    pop eax
+    ret
+
+; access byte of a GDT descriptor -> eax
+%macro GETACC 1
+    movzx eax, byte [GDT_BASE + (%1) + 5]
+%endmacro
+
+test_main:
+    SETDESC S_TSSA, TSSA, 0x67, 0x89, 0
+    SETDESC S_TSSB, TSSB, 0x67, 0x89, 0
+    SETGATE GDT_BASE, S_TGB/8, S_TSSB, 0, 0x85, 0
+    SETDESC S_TSSC, TSSC, 0x67, 0x89, 0
+    SETDESC S_LDTA, LDTA, 0x0F, 0x82, 0
+    SETDESC S_TSSD, TSSD, 0x67, 0x89, 0
+    ; LDT with one data descriptor (selector 0x0C = index 1, TI=1)
+    mov dword [LDTA], 0
+    mov dword [LDTA+4], 0
+    mov dword [LDTA+8], 0x0000FFFF
+    mov dword [LDTA+12], 0x00CF9200
+
+    ; ---------------- JMP to TSS A ----------------
+    mov edi, TSSA
+    mov eax, taskA
+    mov ebx, 0x7800
+    call init_tss
+    mov dword [TSSA+0x28], 0xA0000001   ; EAX
+    mov dword [TSSA+0x2C], 0xA0000002   ; ECX
+    mov dword [TSSA+0x44], 0xA0000007   ; EDI
+    mov dword [TSSA+0x60], S_LDTA       ; LDT
+    mov word [TSSA+0], 0x1234           ; back link must stay untouched
+    mov eax, cr0
+    and eax, ~8
+    mov cr0, eax                        ; TS=0 before the switch
+    mov ebx, 0x0B0B0B0B
+    mov esi, 0x05050505
+    mov ebp, 0x0E0E0E0E
+    jmp S_TSSA:0
+.after_jmp:
+    ; back in task 0 (task A jumped back)
+    mov [tv+0x40], ebx
+    mov [tv+0x44], esi
+    mov [tv+0x48], ebp
+    mov ax, ds
+    movzx eax, ax
+    mov [tv+0x4C], eax
+    CHK "JMP TSS: task A ran", [tv+0x00], 1
+    CHK "JMP TSS: new EAX loaded", [tv+0x04], 0xA0000001
+    CHK "JMP TSS: new ECX loaded", [tv+0x08], 0xA0000002
+    CHK "JMP TSS: new EDI loaded", [tv+0x0C], 0xA0000007
+    CHK "JMP TSS: new ESP loaded", [tv+0x10], 0x7800
+    CHK "JMP TSS: TR = new TSS", [tv+0x14], S_TSSA
+    CHK "JMP TSS: old TSS saved EIP", [tv+0x18], .after_jmp
+    CHK "JMP TSS: old TSS saved EBX", [tv+0x1C], 0x0B0B0B0B
+    CHK "JMP TSS: old TSS descriptor not busy", [tv+0x20], 0x89
+    CHK "JMP TSS: new TSS descriptor busy", [tv+0x24], 0x8B
+    CHK "JMP TSS: NT clear in new task", [tv+0x28], 0
+    CHK "JMP TSS: back link not written", [tv+0x2C], 0x1234
+    CHK "task switch sets CR0.TS", [tv+0x30], 8
+    CHK "JMP TSS: LDTR loaded from TSS", [tv+0x34], S_LDTA
+    CHK "JMP TSS: LDT selector usable", [tv+0x38], 0x0C
+    CHK "JMP TSS: old TSS saved DS", [tv+0x3C], SEL_DATA32
+    CHK "JMP back: EBX restored", [tv+0x40], 0x0B0B0B0B
+    CHK "JMP back: ESI restored", [tv+0x44], 0x05050505
+    CHK "JMP back: EBP restored", [tv+0x48], 0x0E0E0E0E
+    CHK "JMP back: DS restored", [tv+0x4C], SEL_DATA32
+    xor eax, eax
+    str ax
+    CHK "JMP back: TR = TSS0", eax, SEL_TSS0
+    mov eax, 0xFFFF
+    sldt ax
+    CHK "JMP back: LDTR from TSS0 (null)", eax, 0
+    GETACC S_TSSA
+    CHK "JMP back: task A TSS not busy", eax, 0x89
+    GETACC SEL_TSS0
+    CHK "JMP back: TSS0 busy again", eax, 0x8B
+    CHK "JMP back: task A saved EIP", [TSSA+0x20], taskA.resume
+    CHK "JMP back: task A saved EAX", [TSSA+0x28], 0xAAAA5555
+
+    ; ---------------- CALL through task gate ----------------
+    mov edi, TSSB
+    mov eax, taskB
+    mov ebx, 0x7A00
+    call init_tss
+    mov dword [tv], 0
+    mov ebx, 0x12121212
+    call S_TGB:0
+.after_call:
+    mov [tv+0x40], ebx
+    pushfd
+    pop eax
+    and eax, 0x4000
+    mov [tv+0x44], eax
+    CHK "CALL gate: task B ran", [tv+0x00], 1
+    CHK "CALL gate: TR = TSS B (gate resolves to it)", [tv+0x04], S_TSSB
+    CHK "CALL gate: NT=1 in new task", [tv+0x08], 0x4000
+    CHK "CALL gate: back link = TSS0", [tv+0x0C], SEL_TSS0
+    CHK "CALL gate: old TSS stays busy", [tv+0x10], 0x8B
+    CHK "CALL gate: new TSS busy", [tv+0x14], 0x8B
+    CHK "CALL gate: old TSS saved EIP", [tv+0x18], .after_call
+    CHK "IRET NT: back in task 0, EBX restored", [tv+0x40], 0x12121212
+    CHK "IRET NT: NT of task 0 = 0", [tv+0x44], 0
+    GETACC S_TSSB
+    CHK "IRET NT: task B TSS no longer busy", eax, 0x89
+    GETACC SEL_TSS0
+    CHK "IRET NT: TSS0 busy", eax, 0x8B
+    CHK "IRET NT: task B saved EIP after its IRET", [TSSB+0x20], taskB.second
+    mov eax, [TSSB+0x24]
+    and eax, 0x4000
+    CHK "IRET NT: NT cleared in saved EFLAGS of task B", eax, 0
+    ; second CALL resumes task B after its IRET
+    call S_TSSB:0
+    CHK "second CALL: task B resumed after IRET", [tv+0x1C], 2
+
+    ; ---------------- INT through IDT task gate ----------------
+    mov edi, TSSC
+    mov eax, taskC
+    mov ebx, 0x7C00
+    call init_tss
+    IDTGATE 0x40, S_TSSC, 0, 0x85
+    mov dword [tv], 0
+    int 0x40
+.after_int:
+    CHK "INT task gate: task C ran", [tv+0x00], 1
+    CHK "INT task gate: TR", [tv+0x04], S_TSSC
+    CHK "INT task gate: NT=1", [tv+0x08], 0x4000
+    CHK "INT task gate: back link", [tv+0x0C], SEL_TSS0
+    CHK "INT task gate: no error code/frame on new stack", [tv+0x10], 0x7C00
+    CHK "INT task gate: saved EIP = next insn", [tv+0x18], .after_int
+    IDTRESTORE 0x40
+
+    ; ---------------- #GP through task gate ----------------
+    mov edi, TSSD
+    mov eax, taskD
+    mov ebx, 0x7E00
+    call init_tss
+    IDTGATE 13, S_TSSD, 0, 0x85
+    mov dword [tv], 0
+    mov ax, 0x800
+.gp_insn:
+    mov ds, ax                          ; #GP(0800) -> task D
+.gp_recover:
+    IDTRESTORE 13
+    CHK "#GP via task gate: task D ran", [tv+0x00], 1
+    CHK "#GP via task gate: error code pushed on new stack", [tv+0x04], 0x800
+    CHK "#GP via task gate: ESP = initial - 4", [tv+0x08], 0x7E00 - 4
+    CHK "#GP via task gate: saved EIP = faulting insn", [tv+0x0C], .gp_insn
+
+    ; ---------------- busy TSS ----------------
+    EXPECT "JMP to busy TSS (current) -> #GP(sel)", 13, SEL_TSS0, {jmp SEL_TSS0:0}
+    EXPECT "CALL to busy TSS -> #GP(sel)", 13, SEL_TSS0, {call SEL_TSS0:0}
+    or byte [GDT_BASE+S_TSSB+5], 2      ; mark B busy
+    EXPECT "CALL via task gate to busy TSS -> #GP(sel)", 13, S_TSSB, {call S_TGB:0}
+    and byte [GDT_BASE+S_TSSB+5], ~2
+    ret
+
+; ---------------- tasks ----------------
+taskA:
+    mov dword [tv+0x00], 1
+    mov [tv+0x04], eax
+    mov [tv+0x08], ecx
+    mov [tv+0x0C], edi
+    mov [tv+0x10], esp
+    xor eax, eax
+    str ax
+    mov [tv+0x14], eax
+    mov eax, [TSS0+0x20]
+    mov [tv+0x18], eax
+    mov eax, [TSS0+0x34]
+    mov [tv+0x1C], eax
+    GETACC SEL_TSS0
+    mov [tv+0x20], eax
+    GETACC S_TSSA
+    mov [tv+0x24], eax
+    pushfd
+    pop eax
+    and eax, 0x4000
+    mov [tv+0x28], eax
+    movzx eax, word [TSSA]
+    mov [tv+0x2C], eax
+    mov eax, cr0
+    and eax, 8
+    mov [tv+0x30], eax
+    xor eax, eax
+    sldt ax
+    mov [tv+0x34], eax
+    mov ax, 0x0C
+    mov fs, ax
+    mov ax, fs
+    movzx eax, ax
+    mov [tv+0x38], eax
+    mov eax, [TSS0+0x54]
+    and eax, 0xFFFF
+    mov [tv+0x3C], eax
+    mov eax, 0xAAAA5555
+    clts
+    jmp SEL_TSS0:0
+.resume:
+    jmp .resume
+
+taskB:
+    mov dword [tv+0x00], 1
+    xor eax, eax
+    str ax
+    mov [tv+0x04], eax
+    pushfd
+    pop eax
+    and eax, 0x4000
+    mov [tv+0x08], eax
+    movzx eax, word [TSSB]
+    mov [tv+0x0C], eax
+    GETACC SEL_TSS0
+    mov [tv+0x10], eax
+    GETACC S_TSSB
+    mov [tv+0x14], eax
+    mov eax, [TSS0+0x20]
+    mov [tv+0x18], eax
+    mov dword [tv+0x1C], 1
+    clts
+    iret
+.second:
+    mov dword [tv+0x1C], 2
+    clts
+    iret
+
+taskC:
+    mov dword [tv+0x00], 1
+    xor eax, eax
+    str ax
+    mov [tv+0x04], eax
+    pushfd
+    pop eax
+    and eax, 0x4000
+    mov [tv+0x08], eax
+    movzx eax, word [TSSC]
+    mov [tv+0x0C], eax
+    mov [tv+0x10], esp
+    mov eax, [TSS0+0x20]
+    mov [tv+0x18], eax
+    clts
+    iret
+
+taskD:
+    mov dword [tv+0x00], 1
+    mov eax, [esp]
+    mov [tv+0x04], eax
+    mov [tv+0x08], esp
+    mov eax, [TSS0+0x20]
+    mov [tv+0x0C], eax
+    ; resume the faulting task after the faulting instruction
+    mov dword [TSS0+0x20], test_main.gp_recover
+    add esp, 4
+    clts
+    iret
