@@ -1,0 +1,153 @@
+/// The execution loop: instruction boundaries are where external
+/// interrupts, single-step traps, debug-register breakpoints and the
+/// caller's limits are checked.
+extension CPU {
+    /// Runs up to `maxInstructions` instructions.
+    public func run(maxInstructions: Int) -> RunOutcome {
+        runLoop(limit: maxInstructions, stopEIP: nil)
+    }
+
+    /// Runs until EIP equals `stopEIP` at an instruction boundary (test harnesses).
+    public func run(until stopEIP: UInt32, maxInstructions: Int) -> RunOutcome {
+        runLoop(limit: maxInstructions, stopEIP: stopEIP)
+    }
+
+    /// Executes exactly one instruction (or delivers one pending interrupt),
+    /// as a debugger's single step does.
+    @discardableResult
+    public func step() -> RunOutcome {
+        runLoop(limit: 1, stopEIP: nil)
+    }
+
+    func runLoop(limit: Int, stopEIP: UInt32?) -> RunOutcome {
+        sliceRemaining = limit
+        let watchEIP = stopEIP ?? 0
+        let hasStop = stopEIP != nil
+        while sliceRemaining > 0 {
+            if hasStop && eip == watchEIP { return .reachedEIP }
+            if shutdownRequested { return .shutdown }
+            if stopRequested {
+                stopRequested = false
+                return .breakpoint
+            }
+            if !interruptShadow && (intrLine || nmiPending) {
+                if serviceInterrupt(), stopOnException, let e = lastException {
+                    return .exception(vector: e.vector, errorCode: e.hasErrorCode ? e.errorCode : nil)
+                }
+            }
+            if halted { return .halted }
+            interruptShadow = false
+            sliceRemaining -= 1
+            let trapFlag = flagBits & Flag.tf
+            if codeBreakpointsActive, flagBits & Flag.rf == 0, let hit = instructionBreakpointHit() {
+                dr[6] = (dr[6] & ~0xF) | hit
+                if let outcome = fault(CPUFault(.debug)) { return outcome }
+                continue
+            }
+            do {
+                try executeOne()
+            } catch {
+                if let outcome = fault(error) { return outcome }
+                continue
+            }
+            instructionCount &+= 1
+            if flagBits & Flag.rf != 0 { flagBits &= ~Flag.rf }
+            if trapFlag != 0 || pendingDataBreakpoints != 0 {
+                if let outcome = debugTrap(singleStep: trapFlag != 0) { return outcome }
+            }
+        }
+        return .instructionLimit
+    }
+
+    /// Restores the faulting instruction's EIP and delivers (or reports) the fault.
+    func fault(_ f: CPUFault) -> RunOutcome? {
+        eip = instrStart
+        pendingDataBreakpoints = 0
+        lastException = f
+        if stopOnException {
+            return .exception(vector: f.vector, errorCode: f.hasErrorCode ? f.errorCode : nil)
+        }
+        if f.vector == CPUFault.Vector.debug.rawValue { materializeFlags() }
+        raiseException(f)
+        return shutdownRequested ? .shutdown : nil
+    }
+
+    /// Single-step and data-breakpoint #DB after an instruction (a trap:
+    /// the saved EIP is the next instruction).
+    func debugTrap(singleStep: Bool) -> RunOutcome? {
+        var bits = pendingDataBreakpoints
+        pendingDataBreakpoints = 0
+        if singleStep { bits |= 0x4000 }
+        dr[6] = (dr[6] & ~0x400F) | bits
+        let f = CPUFault(.debug)
+        lastException = f
+        if stopOnException { return .exception(vector: 1, errorCode: nil) }
+        raiseException(f)
+        return shutdownRequested ? .shutdown : nil
+    }
+
+    /// Takes an NMI or a maskable interrupt if one can be taken now.
+    /// Returns true when something was delivered.
+    func serviceInterrupt() -> Bool {
+        if nmiPending {
+            nmiPending = false
+            halted = false
+            do { try deliver(2, errorCode: nil, source: .external) } catch { raiseException(error) }
+            return true
+        }
+        guard intrLine, flagBits & Flag.if != 0, let pic = interruptController else { return false }
+        let vector = pic.acknowledgeInterrupt()
+        halted = false
+        do { try deliver(vector, errorCode: nil, source: .external) } catch { raiseException(error) }
+        return true
+    }
+
+    // MARK: Debug registers
+
+    /// Recomputes which kinds of breakpoints DR7 enables.
+    func updateBreakpointState() {
+        var code = false, data = false
+        for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 {
+            let rw = (dr[7] >> (16 + i * 4)) & 3
+            if rw == 0 { code = true } else if rw != 2 { data = true }
+        }
+        codeBreakpointsActive = code
+        if data != dataBreakpointsActive || data {
+            dataBreakpointsActive = data
+            flushTLB(includingGlobal: true)
+        }
+    }
+
+    /// DR6 B0–B3 bits of enabled execute breakpoints at CS:EIP.
+    func instructionBreakpointHit() -> UInt32? {
+        let lin = segs[CPU.segCS].base &+ eip
+        var hit: UInt32 = 0
+        for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 {
+            if (dr[7] >> (16 + i * 4)) & 3 == 0 && dr[i] == lin { hit |= 1 << UInt32(i) }
+        }
+        return hit == 0 ? nil : hit
+    }
+
+    /// Notes data breakpoints matched by an access (slow path only: pages
+    /// holding a watched address are never given TLB entries).
+    func noteDataAccess(_ lin: UInt32, _ width: Int, write: Bool) {
+        for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 {
+            let rw = (dr[7] >> (16 + i * 4)) & 3
+            if rw == 0 || rw == 2 { continue }
+            if rw == 1 && !write { continue }
+            let len = UInt32([1, 2, 8, 4][Int((dr[7] >> (18 + i * 4)) & 3)])
+            let start = dr[i] & ~(len - 1)
+            if lin <= start &+ len &- 1 && start <= lin &+ UInt32(width - 1) {
+                pendingDataBreakpoints |= 1 << UInt32(i)
+            }
+        }
+    }
+
+    func pageHasDataBreakpoint(_ lin: UInt32) -> Bool {
+        for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 {
+            let rw = (dr[7] >> (16 + i * 4)) & 3
+            if rw == 1 || rw == 3, dr[i] & 0xFFFF_F000 == lin & 0xFFFF_F000 { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,112 @@
+/// MOVS CMPS STOS LODS SCAS INS OUTS, with REP/REPE/REPNE.
+///
+/// Each REP iteration is an instruction for the virtual clock and commits
+/// ECX/ESI/EDI before the next, so a fault or an interrupt between
+/// iterations leaves a state the instruction can restart from (EIP stays on
+/// the instruction until the count is exhausted), exactly as on hardware.
+extension CPU {
+    func stringOp(_ op: UInt8) throws(CPUFault) {
+        let size = op & 1 == 0 ? 1 : osize
+        if repPrefix == 0 {
+            try stringIteration(op, size)
+            return
+        }
+        let amask: UInt32 = addrsize32 ? 0xFFFF_FFFF : 0xFFFF
+        let conditional = op == 0xA6 || op == 0xA7 || op == 0xAE || op == 0xAF
+        var first = true
+        while regs[1] & amask != 0 {
+            if !first {
+                // Later iterations are instructions of their own for the clock,
+                // and a point where interrupts and the slice end may cut in.
+                if sliceRemaining <= 0 || (intrLine && flagBits & Flag.if != 0) || stopRequested {
+                    eip = instrStart
+                    return
+                }
+                sliceRemaining -= 1
+                instructionCount &+= 1
+            }
+            first = false
+            try stringIteration(op, size)
+            let c = (regs[1] &- 1) & amask
+            regs[1] = (regs[1] & ~amask) | c
+            if conditional {
+                let zf = lazyZF()
+                if repPrefix == 0xF3 && !zf { return }
+                if repPrefix == 0xF2 && zf { return }
+            }
+        }
+    }
+
+    /// INS/OUTS (6C-6F), REP-capable like the others.
+    func stringIO(_ op: UInt8) throws(CPUFault) {
+        let size = op & 1 == 0 ? 1 : osize
+        try checkIOPermission(reg16(2), size)
+        if repPrefix == 0 {
+            try ioIteration(op, size)
+            return
+        }
+        let amask: UInt32 = addrsize32 ? 0xFFFF_FFFF : 0xFFFF
+        var first = true
+        while regs[1] & amask != 0 {
+            if !first {
+                if sliceRemaining <= 0 || (intrLine && flagBits & Flag.if != 0) || stopRequested {
+                    eip = instrStart
+                    return
+                }
+                sliceRemaining -= 1
+                instructionCount &+= 1
+            }
+            first = false
+            try ioIteration(op, size)
+            let c = (regs[1] &- 1) & amask
+            regs[1] = (regs[1] & ~amask) | c
+        }
+    }
+
+    @inline(__always) func advanceIndex(_ r: Int, _ size: Int) {
+        let delta = directionDown ? UInt32(bitPattern: Int32(-size)) : UInt32(size)
+        if addrsize32 { regs[r] &+= delta } else { setReg16(r, UInt16(truncatingIfNeeded: regs[r] &+ delta)) }
+    }
+
+    @inline(__always) func indexValue(_ r: Int) -> UInt32 { addrsize32 ? regs[r] : regs[r] & 0xFFFF }
+
+    @inline(__always) func stringIteration(_ op: UInt8, _ size: Int) throws(CPUFault) {
+        switch op {
+        case 0xA4, 0xA5: // MOVS
+            let v = try readMem(size, dataSegment, indexValue(6))
+            try writeMem(size, CPU.segES, indexValue(7), v)
+            advanceIndex(6, size); advanceIndex(7, size)
+        case 0xA6, 0xA7: // CMPS: [ESI] - [EDI]
+            let a = try readMem(size, dataSegment, indexValue(6))
+            let b = try readMem(size, CPU.segES, indexValue(7))
+            _ = alu(7, size, a, b)
+            advanceIndex(6, size); advanceIndex(7, size)
+        case 0xAA, 0xAB: // STOS
+            try writeMem(size, CPU.segES, indexValue(7), getReg(size, 0))
+            advanceIndex(7, size)
+        case 0xAC, 0xAD: // LODS
+            setReg(size, 0, try readMem(size, dataSegment, indexValue(6)))
+            advanceIndex(6, size)
+        default: // SCAS: eAX - [EDI]
+            let b = try readMem(size, CPU.segES, indexValue(7))
+            _ = alu(7, size, getReg(size, 0), b)
+            advanceIndex(7, size)
+        }
+    }
+
+    @inline(__always) func ioIteration(_ op: UInt8, _ size: Int) throws(CPUFault) {
+        let port = reg16(2)
+        if op <= 0x6D {
+            // INS: check the destination before the port is read.
+            let off = indexValue(7)
+            _ = try linearForWrite(CPU.segES, off, size)
+            let v = io.ioRead(port: port, width: size)
+            try writeMem(size, CPU.segES, off, v)
+            advanceIndex(7, size)
+        } else {
+            let v = try readMem(size, dataSegment, indexValue(6))
+            io.ioWrite(port: port, width: size, value: v)
+            advanceIndex(6, size)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import X86
+print("capsule")
