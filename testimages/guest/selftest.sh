@@ -45,7 +45,7 @@ start_qemu() {
     LOG=$T/$name.log
     : > "$LOG"
     T0=$(now)
-    coproc Q { exec timeout "$TMO" qemu-system-i386 -M pc -cpu pentium3 -m 128 \
+    coproc Q { exec timeout "$TMO" qemu-system-i386 -accel tcg -M pc -cpu pentium3 -m 128 \
         -display none -serial stdio -monitor none -no-reboot "$@" 2>&1; }
     QPID=$Q_PID
     QIN=${Q[1]} QOUT=${Q[0]}
@@ -119,16 +119,18 @@ shell_checks() { # DISKDEV
     check "/proc/cpuinfo" "cat /proc/cpuinfo" 'model name'
     check "PCI devices in sysfs" "ls /sys/bus/pci/devices" '0000:00:01\.1'
     check "IDE disk and partition present" "sleep 1; ls /sys/block; cat /proc/partitions" 'sda1'
-    check "ext4 mounts read-write" \
-        "mount -t ext4 -o rw /dev/$1 /mnt && grep ' /mnt ' /proc/mounts" '/mnt ext4 rw'
-    check "write, sync and read back on ext4" \
-        "echo capsule-rw-\$\$ > /mnt/rwtest && sync && cat /mnt/rwtest && rm /mnt/rwtest" 'capsule-rw-[0-9]+'
-    check "kernel/initrd present on the partition" "ls -l /mnt/boot /mnt/boot/extlinux" 'ldlinux\.sys'
+    check "$DISK_FS partition mounts read-write" \
+        "mount -t $DISK_FS -o rw /dev/$1 /mnt && grep ' /mnt ' /proc/mounts" "/mnt $DISK_FS rw"
+    check "write, sync and read back on $DISK_FS" \
+        "grep -q ' /mnt ' /proc/mounts && echo capsule-rw-\$\$ > /mnt/rwtest && sync && cat /mnt/rwtest && rm /mnt/rwtest" 'capsule-rw-[0-9]+'
+    check "kernel/initrd present on the partition" "ls -lR /mnt/boot" 'ldlinux\.sys'
     check "umount" "umount /mnt"
     check "modules loaded" "lsmod | grep -E '^(ata_piix|ext4|sd_mod|sr_mod|virtio_pci|virtio_balloon) ' | sort" '^virtio_pci +[0-9]+'
     check "job control on the console (cttyhack)" "sleep 30 & jobs; kill %1" '\[1\]'
 }
 
+DISK_FS=$(awk '$1 == "disk-fs" { print $2 }' "$DIR/MANIFEST" 2>/dev/null)
+DISK_FS=${DISK_FS:-ext4}
 cp "$DIR/disk.img" "$T/disk.img"   # scratch copy: the checks write to it
 
 # 1. kernel + initrd, acpi=off (as the emulator will do it at first)
@@ -153,7 +155,7 @@ log "boot 2: disk.img on IDE, extlinux"
 start_qemu disk -drive "file=$T/disk.img,format=raw,if=ide"
 if wait_for 'capsule-guest: shell ready' "$TMO"; then
     BOOT2=$(awk -v a="$(now)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }')
-    ok "disk.img boots through extlinux to the shell in ${BOOT2}s (QEMU TCG)"
+    ok "disk.img boots through its boot loader to the shell in ${BOOT2}s (QEMU TCG)"
     check "booted with console=ttyS0 from extlinux.conf" "cat /proc/cmdline" 'console=ttyS0'
     shell_checks sda1
     printf 'poweroff -f\n' >&"$QIN"
