@@ -18,10 +18,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "X86", swiftSettings: fastSettings),
+        .target(name: "PC", dependencies: ["X86"], swiftSettings: fastSettings),
         .executableTarget(
             name: "capsule",
             dependencies: [
                 "X86",
+                "PC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastSettings

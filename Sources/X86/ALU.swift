@@ -199,41 +199,41 @@ extension CPU {
             let r = c == 0 ? v : ((v << c) | (v >> (bits - c))) & m
             materializeFlags()
             let cf = r & 1 != 0
-            setFlag(Flag.cf, cf)
-            setFlag(Flag.of, (r & sign != 0) != cf)
+            setFlag(EFlags.cf, cf)
+            setFlag(EFlags.of, (r & sign != 0) != cf)
             return r
         case 1: // ROR
             let c = count % bits
             let r = c == 0 ? v : ((v >> c) | (v << (bits - c))) & m
             materializeFlags()
-            setFlag(Flag.cf, r & sign != 0)
-            setFlag(Flag.of, ((r ^ (r << 1)) & sign) != 0)
+            setFlag(EFlags.cf, r & sign != 0)
+            setFlag(EFlags.of, ((r ^ (r << 1)) & sign) != 0)
             return r
         case 2: // RCL: rotate through a (bits+1)-bit quantity
             let c = count % (bits + 1)
             materializeFlags()
             if c == 0 { return v }
-            let wide = UInt64(v) | UInt64(flagBits & Flag.cf) << UInt64(bits)
+            let wide = UInt64(v) | UInt64(flagBits & EFlags.cf) << UInt64(bits)
             let total = UInt64(bits + 1)
             let rotated = ((wide << UInt64(c)) | (wide >> (total - UInt64(c)))) & ((1 << total) - 1)
             let r = UInt32(truncatingIfNeeded: rotated) & m
             let cf = (rotated >> UInt64(bits)) & 1 != 0
-            setFlag(Flag.cf, cf)
-            setFlag(Flag.of, (r & sign != 0) != cf)
+            setFlag(EFlags.cf, cf)
+            setFlag(EFlags.of, (r & sign != 0) != cf)
             return r
         case 3: // RCR
             let c = count % (bits + 1)
             materializeFlags()
             if c == 0 { return v }
-            let wide = UInt64(v) | UInt64(flagBits & Flag.cf) << UInt64(bits)
+            let wide = UInt64(v) | UInt64(flagBits & EFlags.cf) << UInt64(bits)
             let total = UInt64(bits + 1)
             let rotated = ((wide >> UInt64(c)) | (wide << (total - UInt64(c)))) & ((1 << total) - 1)
             let r = UInt32(truncatingIfNeeded: rotated) & m
             let cf = (rotated >> UInt64(bits)) & 1 != 0
             // OF (defined for 1-bit rotates) = MSB of input XOR old CF, which
             // is the XOR of the result's two top bits.
-            setFlag(Flag.cf, cf)
-            setFlag(Flag.of, ((r ^ (r << 1)) & sign) != 0)
+            setFlag(EFlags.cf, cf)
+            setFlag(EFlags.of, ((r ^ (r << 1)) & sign) != 0)
             return r
         case 4, 6: // SHL/SAL
             let r: UInt32
@@ -303,11 +303,11 @@ extension CPU {
     func daa() {
         materializeFlags()
         let al = UInt32(reg8(0))
-        let oldCF = flagBits & Flag.cf != 0
+        let oldCF = flagBits & EFlags.cf != 0
         var r = al
         var cf = false
         var af = false
-        if al & 0xF > 9 || flagBits & Flag.af != 0 {
+        if al & 0xF > 9 || flagBits & EFlags.af != 0 {
             r = (r &+ 6) & 0xFF
             cf = oldCF || al > 0xF9
             af = true
@@ -323,11 +323,11 @@ extension CPU {
     func das() {
         materializeFlags()
         let al = UInt32(reg8(0))
-        let oldCF = flagBits & Flag.cf != 0
+        let oldCF = flagBits & EFlags.cf != 0
         var r = al
         var cf = false
         var af = false
-        if al & 0xF > 9 || flagBits & Flag.af != 0 {
+        if al & 0xF > 9 || flagBits & EFlags.af != 0 {
             r = (r &- 6) & 0xFF
             cf = oldCF || al < 6
             af = true
@@ -342,7 +342,7 @@ extension CPU {
 
     func aaa(subtract: Bool) {
         materializeFlags()
-        if reg8(0) & 0xF > 9 || flagBits & Flag.af != 0 {
+        if reg8(0) & 0xF > 9 || flagBits & EFlags.af != 0 {
             let ax = regs[0] & 0xFFFF
             if subtract {
                 let al = (ax &- 6) & 0xFF
@@ -352,10 +352,10 @@ extension CPU {
                 let nax = ax &+ 0x106
                 setReg16(0, UInt16(truncatingIfNeeded: nax & 0xFF0F))
             }
-            flagBits |= Flag.af | Flag.cf
+            flagBits |= EFlags.af | EFlags.cf
         } else {
             setReg8(0, reg8(0) & 0xF)
-            flagBits &= ~(Flag.af | Flag.cf)
+            flagBits &= ~(EFlags.af | EFlags.cf)
         }
     }
 

@@ -190,7 +190,7 @@ public final class CPU {
     func updateModeCaches() {
         protectedMode = cr0 & CR0.pe != 0
         pagingEnabled = protectedMode && cr0 & CR0.pg != 0
-        v86 = protectedMode && flagBits & Flag.vm != 0
+        v86 = protectedMode && flagBits & EFlags.vm != 0
         if !protectedMode {
             cpl = 0
         } else if v86 {
@@ -277,7 +277,7 @@ enum CR4 {
     static let supported: UInt32 = vme | pvi | tsd | de | pse | pge | pce
 }
 
-public enum Flag {
+public enum EFlags {
     public static let cf: UInt32 = 1 << 0
     public static let pf: UInt32 = 1 << 2
     public static let af: UInt32 = 1 << 4

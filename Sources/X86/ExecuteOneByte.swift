@@ -314,15 +314,15 @@ extension CPU {
             if cpl != 0 { throw CPUFault.gp(0) }
             halted = true
         case 0xF5:
-            materializeFlagBit(Flag.cf)
-            flagBits ^= Flag.cf
+            materializeFlagBit(EFlags.cf)
+            flagBits ^= EFlags.cf
         case 0xF6, 0xF7: try group3(op == 0xF6 ? 1 : osize)
-        case 0xF8: setFlag(Flag.cf, false)
-        case 0xF9: setFlag(Flag.cf, true)
+        case 0xF8: setFlag(EFlags.cf, false)
+        case 0xF9: setFlag(EFlags.cf, true)
         case 0xFA: try cli()
         case 0xFB: try sti()
-        case 0xFC: flagBits &= ~Flag.df
-        case 0xFD: flagBits |= Flag.df
+        case 0xFC: flagBits &= ~EFlags.df
+        case 0xFD: flagBits |= EFlags.df
         case 0xFE:
             let modrm = try fetch8()
             let reg = (modrm >> 3) & 7

@@ -91,9 +91,9 @@ extension CPU {
             let v = try readRM(size, modrm)
             materializeFlags()
             if v == 0 {
-                flagBits |= Flag.zf
+                flagBits |= EFlags.zf
             } else {
-                flagBits &= ~Flag.zf
+                flagBits &= ~EFlags.zf
                 let idx = op == 0xBC ? UInt32(v.trailingZeroBitCount) : UInt32(31 - v.leadingZeroBitCount)
                 setReg(size, Int((modrm >> 3) & 7), idx)
             }
@@ -122,12 +122,12 @@ extension CPU {
             if lo == regs[0] && hi == regs[2] {
                 try writeLin(4, lin, regs[3], tlbUserOffset)
                 try writeLin(4, lin &+ 4, regs[1], tlbUserOffset)
-                flagBits |= Flag.zf
+                flagBits |= EFlags.zf
             } else {
                 try writeLin(4, lin, lo, tlbUserOffset)
                 try writeLin(4, lin &+ 4, hi, tlbUserOffset)
                 regs[0] = lo; regs[2] = hi
-                flagBits &= ~Flag.zf
+                flagBits &= ~EFlags.zf
             }
         case 0xC8...0xCF:
             let r = Int(op & 7)
@@ -190,9 +190,9 @@ extension CPU {
 
     /// Sets CF to the bit and returns the new value (nil for BT).
     @inline(__always) func bitOperation(_ kind: Int, _ v: UInt32, _ bit: UInt32) -> UInt32? {
-        materializeFlagBit(Flag.cf)
+        materializeFlagBit(EFlags.cf)
         let mask: UInt32 = 1 << bit
-        if v & mask != 0 { flagBits |= Flag.cf } else { flagBits &= ~Flag.cf }
+        if v & mask != 0 { flagBits |= EFlags.cf } else { flagBits &= ~EFlags.cf }
         switch kind {
         case 0: return nil
         case 1: return v | mask

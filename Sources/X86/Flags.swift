@@ -23,30 +23,30 @@ extension CPU {
     /// Records an operation whose six arithmetic flags derive from A op B = R.
     @inline(__always) func setLazy(_ op: LazyOp, _ size: Int, _ a: UInt32, _ b: UInt32, _ r: UInt32) {
         lzOp = op; lzSize = size; lzA = a; lzB = b; lzR = r
-        lazyMask = Flag.arith
+        lazyMask = EFlags.arith
     }
 
     /// INC/DEC leave CF alone: freeze it first, then go lazy on the rest.
     @inline(__always) func setLazyKeepCF(_ op: LazyOp, _ size: Int, _ a: UInt32, _ r: UInt32) {
         let cf = lazyCF()
-        flagBits = (flagBits & ~Flag.cf) | cf
+        flagBits = (flagBits & ~EFlags.cf) | cf
         lzOp = op; lzSize = size; lzA = a; lzB = 1; lzR = r
-        lazyMask = Flag.arith & ~Flag.cf
+        lazyMask = EFlags.arith & ~EFlags.cf
     }
 
     /// Result-only flags (ZF, SF, PF) from `r`; CF, OF, AF given explicitly.
     @inline(__always) func setResultFlags(_ size: Int, _ r: UInt32, cf: Bool, of: Bool, af: Bool = false) {
         lzOp = .logic; lzSize = size; lzR = r & sizeMask(size); lzA = 0; lzB = 0
-        var f = flagBits & ~(Flag.cf | Flag.of | Flag.af)
-        if cf { f |= Flag.cf }
-        if of { f |= Flag.of }
-        if af { f |= Flag.af }
+        var f = flagBits & ~(EFlags.cf | EFlags.of | EFlags.af)
+        if cf { f |= EFlags.cf }
+        if of { f |= EFlags.of }
+        if af { f |= EFlags.af }
         flagBits = f
-        lazyMask = Flag.zf | Flag.sf | Flag.pf
+        lazyMask = EFlags.zf | EFlags.sf | EFlags.pf
     }
 
     @inline(__always) func lazyCF() -> UInt32 {
-        if lazyMask & Flag.cf == 0 { return flagBits & Flag.cf }
+        if lazyMask & EFlags.cf == 0 { return flagBits & EFlags.cf }
         switch lzOp {
         case .add: return lzR < lzA ? 1 : 0
         case .adc: return lzR <= lzA ? 1 : 0
@@ -57,17 +57,17 @@ extension CPU {
     }
 
     @inline(__always) func lazyZF() -> Bool {
-        if lazyMask & Flag.zf == 0 { return flagBits & Flag.zf != 0 }
+        if lazyMask & EFlags.zf == 0 { return flagBits & EFlags.zf != 0 }
         return lzR == 0
     }
 
     @inline(__always) func lazySF() -> Bool {
-        if lazyMask & Flag.sf == 0 { return flagBits & Flag.sf != 0 }
+        if lazyMask & EFlags.sf == 0 { return flagBits & EFlags.sf != 0 }
         return lzR & signBit(lzSize) != 0
     }
 
     @inline(__always) func lazyOF() -> Bool {
-        if lazyMask & Flag.of == 0 { return flagBits & Flag.of != 0 }
+        if lazyMask & EFlags.of == 0 { return flagBits & EFlags.of != 0 }
         let s = signBit(lzSize)
         switch lzOp {
         case .add, .adc, .inc: return (lzA ^ lzR) & (lzB ^ lzR) & s != 0
@@ -77,12 +77,12 @@ extension CPU {
     }
 
     @inline(__always) func lazyPF() -> Bool {
-        if lazyMask & Flag.pf == 0 { return flagBits & Flag.pf != 0 }
+        if lazyMask & EFlags.pf == 0 { return flagBits & EFlags.pf != 0 }
         return parityTable[Int(lzR & 0xFF)]
     }
 
     @inline(__always) func lazyAF() -> Bool {
-        if lazyMask & Flag.af == 0 { return flagBits & Flag.af != 0 }
+        if lazyMask & EFlags.af == 0 { return flagBits & EFlags.af != 0 }
         if lzOp == .logic { return false }
         return (lzA ^ lzB ^ lzR) & 0x10 != 0
     }
@@ -92,12 +92,12 @@ extension CPU {
         if lazyMask == 0 { return flagBits }
         var f = flagBits & ~lazyMask
         let m = lazyMask
-        if m & Flag.cf != 0, lazyCF() != 0 { f |= Flag.cf }
-        if m & Flag.pf != 0, lazyPF() { f |= Flag.pf }
-        if m & Flag.af != 0, lazyAF() { f |= Flag.af }
-        if m & Flag.zf != 0, lazyZF() { f |= Flag.zf }
-        if m & Flag.sf != 0, lazySF() { f |= Flag.sf }
-        if m & Flag.of != 0, lazyOF() { f |= Flag.of }
+        if m & EFlags.cf != 0, lazyCF() != 0 { f |= EFlags.cf }
+        if m & EFlags.pf != 0, lazyPF() { f |= EFlags.pf }
+        if m & EFlags.af != 0, lazyAF() { f |= EFlags.af }
+        if m & EFlags.zf != 0, lazyZF() { f |= EFlags.zf }
+        if m & EFlags.sf != 0, lazySF() { f |= EFlags.sf }
+        if m & EFlags.of != 0, lazyOF() { f |= EFlags.of }
         return f
     }
 
@@ -112,10 +112,10 @@ extension CPU {
     /// Loads all of EFLAGS, bit 1 forced on and reserved bits off. Callers
     /// apply privilege rules (which bits may change) before this.
     func setFlagsRaw(_ v: UInt32) {
-        let oldVM = flagBits & Flag.vm
+        let oldVM = flagBits & EFlags.vm
         flagBits = (v & 0x003F_7FD5) | 0x2
         lazyMask = 0
-        if flagBits & Flag.vm != oldVM { updateModeCaches() }
+        if flagBits & EFlags.vm != oldVM { updateModeCaches() }
     }
 
     @inline(__always) func setFlag(_ bit: UInt32, _ on: Bool) {
@@ -128,11 +128,11 @@ extension CPU {
         guard lazyMask & bit != 0 else { return }
         var on = false
         switch bit {
-        case Flag.cf: on = lazyCF() != 0
-        case Flag.pf: on = lazyPF()
-        case Flag.af: on = lazyAF()
-        case Flag.zf: on = lazyZF()
-        case Flag.sf: on = lazySF()
+        case EFlags.cf: on = lazyCF() != 0
+        case EFlags.pf: on = lazyPF()
+        case EFlags.af: on = lazyAF()
+        case EFlags.zf: on = lazyZF()
+        case EFlags.sf: on = lazySF()
         default: on = lazyOF()
         }
         if on { flagBits |= bit } else { flagBits &= ~bit }
@@ -140,7 +140,7 @@ extension CPU {
     }
 
     @inline(__always) var cfBit: UInt32 { lazyCF() }
-    @inline(__always) var directionDown: Bool { flagBits & Flag.df != 0 }
+    @inline(__always) var directionDown: Bool { flagBits & EFlags.df != 0 }
 
     /// Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc).
     @inline(__always) func condition(_ cc: Int) -> Bool {

@@ -35,15 +35,15 @@ extension CPU {
         if bits & (1 << (vector & 7)) != 0 { return false }
         let target = try readLin32(UInt32(vector) * 4, tlbUserOffset)
         var f = materializedFlags()
-        if iopl < 3 { f = (f & ~Flag.if) | ((f & Flag.vif) >> 10) | Flag.iopl }
+        if iopl < 3 { f = (f & ~EFlags.if) | ((f & EFlags.vif) >> 10) | EFlags.iopl }
         let mask: UInt32 = 0xFFFF
         let sp = regs[4] & mask
         try writeMem(2, CPU.segSS, (sp &- 2) & mask, f & 0xFFFF)
         try writeMem(2, CPU.segSS, (sp &- 4) & mask, UInt32(segs[CPU.segCS].selector))
         try writeMem(2, CPU.segSS, (sp &- 6) & mask, eip)
         setReg16(4, UInt16((sp &- 6) & mask))
-        if iopl < 3 { flagBits &= ~Flag.vif } else { flagBits &= ~Flag.if }
-        flagBits &= ~(Flag.tf | Flag.rf)
+        if iopl < 3 { flagBits &= ~EFlags.vif } else { flagBits &= ~EFlags.if }
+        flagBits &= ~(EFlags.tf | EFlags.rf)
         loadRealModeSegment(CPU.segCS, UInt16(target >> 16))
         eip = target & 0xFFFF
         return true
@@ -143,8 +143,8 @@ extension CPU {
 
     func clearFlagsOnInterrupt(gateType: UInt32) {
         materializeFlags()
-        flagBits &= ~(Flag.tf | Flag.nt | Flag.vm | Flag.rf)
-        if gateType == 6 || gateType == 14 { flagBits &= ~Flag.if }
+        flagBits &= ~(EFlags.tf | EFlags.nt | EFlags.vm | EFlags.rf)
+        if gateType == 6 || gateType == 14 { flagBits &= ~EFlags.if }
         updateModeCaches()
     }
 
@@ -158,7 +158,7 @@ extension CPU {
         try writeMem(2, CPU.segSS, (sp &- 4) & 0xFFFF, UInt32(segs[CPU.segCS].selector))
         try writeMem(2, CPU.segSS, (sp &- 6) & 0xFFFF, eip & 0xFFFF)
         setReg16(4, UInt16((sp &- 6) & 0xFFFF))
-        flagBits &= ~(Flag.if | Flag.tf | Flag.ac | Flag.rf)
+        flagBits &= ~(EFlags.if | EFlags.tf | EFlags.ac | EFlags.rf)
         loadRealModeSegment(CPU.segCS, UInt16(target >> 16))
         eip = target & 0xFFFF
     }
@@ -186,13 +186,13 @@ extension CPU {
                 let cs = UInt16(truncatingIfNeeded: try peek(2, 2))
                 let f = try peek(2, 4)
                 let old = materializedFlags()
-                if (f & Flag.if != 0 && old & Flag.vip != 0) || f & Flag.tf != 0 { throw CPUFault.gp(0) }
+                if (f & EFlags.if != 0 && old & EFlags.vip != 0) || f & EFlags.tf != 0 { throw CPUFault.gp(0) }
                 setStackPointer(stackPointer &+ 6)
                 loadRealModeSegment(CPU.segCS, cs)
                 eip = newEIP
-                let keep = Flag.if | Flag.iopl
+                let keep = EFlags.if | EFlags.iopl
                 var n = (old & ~0xFFFF) | (f & 0xFFFF & ~keep) | (old & keep)
-                n = (n & ~Flag.vif) | ((f & Flag.if) << 10)
+                n = (n & ~EFlags.vif) | ((f & EFlags.if) << 10)
                 setFlagsRaw(n)
                 return
             }
@@ -204,19 +204,19 @@ extension CPU {
             eip = size == 4 ? newEIP : newEIP & 0xFFFF
             let old = materializedFlags()
             // IOPL, VM, VIP and VIF cannot change from inside V86 mode.
-            var changeable: UInt32 = 0x0004_4DD5 | Flag.if | Flag.rf
+            var changeable: UInt32 = 0x0004_4DD5 | EFlags.if | EFlags.rf
             if size == 2 { changeable &= 0xFFFF }
             setFlagsRaw((old & ~changeable) | (f & changeable))
             return
         }
-        if flagBits & Flag.nt != 0 {
+        if flagBits & EFlags.nt != 0 {
             try taskReturn()
             return
         }
         let newEIP = try peek(size, 0)
         let sel = UInt16(truncatingIfNeeded: try peek(size, UInt32(size)))
         let f = try peek(size, UInt32(2 * size))
-        if size == 4 && f & Flag.vm != 0 && cpl == 0 {
+        if size == 4 && f & EFlags.vm != 0 && cpl == 0 {
             try returnToV86(eip: newEIP, cs: sel, flags: f)
             return
         }
@@ -230,8 +230,8 @@ extension CPU {
         let oldIOPL = iopl
         let old = materializedFlags()
         var changeable: UInt32 = 0x0027_7FD5 // VM is handled by the V86 path only
-        if oldCPL > 0 { changeable &= ~(Flag.iopl | Flag.vif | Flag.vip) }
-        if oldCPL > oldIOPL { changeable &= ~Flag.if }
+        if oldCPL > 0 { changeable &= ~(EFlags.iopl | EFlags.vif | EFlags.vip) }
+        if oldCPL > oldIOPL { changeable &= ~EFlags.if }
         if size == 2 { changeable &= 0xFFFF }
         let newFlags = (old & ~changeable) | (f & changeable)
         if rpl == cpl {

@@ -38,8 +38,8 @@ extension CPU {
             if halted { return .halted }
             interruptShadow = false
             sliceRemaining -= 1
-            let trapFlag = flagBits & Flag.tf
-            if codeBreakpointsActive, flagBits & Flag.rf == 0, let hit = instructionBreakpointHit() {
+            let trapFlag = flagBits & EFlags.tf
+            if codeBreakpointsActive, flagBits & EFlags.rf == 0, let hit = instructionBreakpointHit() {
                 dr[6] = (dr[6] & ~0xF) | hit
                 if let outcome = fault(CPUFault(.debug)) { return outcome }
                 continue
@@ -51,7 +51,7 @@ extension CPU {
                 continue
             }
             instructionCount &+= 1
-            if flagBits & Flag.rf != 0 { flagBits &= ~Flag.rf }
+            if flagBits & EFlags.rf != 0 { flagBits &= ~EFlags.rf }
             if trapFlag != 0 || pendingDataBreakpoints != 0 {
                 if let outcome = debugTrap(singleStep: trapFlag != 0) { return outcome }
             }
@@ -95,7 +95,7 @@ extension CPU {
             do { try deliver(2, errorCode: nil, source: .external) } catch { raiseException(error) }
             return true
         }
-        guard intrLine, flagBits & Flag.if != 0, let pic = interruptController else { return false }
+        guard intrLine, flagBits & EFlags.if != 0, let pic = interruptController else { return false }
         let vector = pic.acknowledgeInterrupt()
         halted = false
         do { try deliver(vector, errorCode: nil, source: .external) } catch { raiseException(error) }

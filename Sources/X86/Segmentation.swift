@@ -81,7 +81,7 @@ extension CPU {
     /// paging and no descriptor tables (the caches are loaded directly).
     public func enterFlat32(cpl level: Int) {
         cr0 |= CR0.pe
-        flagBits &= ~Flag.vm
+        flagBits &= ~EFlags.vm
         let dpl = UInt16(level & 3) << 5
         var code = Descriptor(low: 0x0000_FFFF, high: 0x00CF_9B00).segment(selector: UInt16(0x08 | level))
         code.attributes.raw = (code.attributes.raw & ~0x60) | dpl
@@ -127,7 +127,7 @@ extension CPU {
                     ok = privOK && (reg == 4 ? a.readable : a.writable)
                 }
             }
-            setFlag(Flag.zf, ok)
+            setFlag(EFlags.zf, ok)
         default:
             throw CPUFault.ud
         }
@@ -204,10 +204,10 @@ extension CPU {
             if typeOK { result = lsl ? d.limit : d.high & 0x00F0_FF00 }
         }
         if let r = result {
-            setFlag(Flag.zf, true)
+            setFlag(EFlags.zf, true)
             setReg(osize, Int((modrm >> 3) & 7), r & sizeMask(osize))
         } else {
-            setFlag(Flag.zf, false)
+            setFlag(EFlags.zf, false)
         }
     }
 
@@ -217,10 +217,10 @@ extension CPU {
         let src = reg16(Int((modrm >> 3) & 7))
         try rmwOperand(2, modrm) { (d: UInt32) throws(CPUFault) -> UInt32? in
             if d & 3 < UInt32(src & 3) {
-                self.setFlag(Flag.zf, true)
+                self.setFlag(EFlags.zf, true)
                 return (d & ~3) | UInt32(src & 3)
             }
-            self.setFlag(Flag.zf, false)
+            self.setFlag(EFlags.zf, false)
             return nil
         }
     }

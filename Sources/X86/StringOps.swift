@@ -18,7 +18,7 @@ extension CPU {
             if !first {
                 // Later iterations are instructions of their own for the clock,
                 // and a point where interrupts and the slice end may cut in.
-                if sliceRemaining <= 0 || (intrLine && flagBits & Flag.if != 0) || stopRequested {
+                if sliceRemaining <= 0 || (intrLine && flagBits & EFlags.if != 0) || stopRequested {
                     eip = instrStart
                     return
                 }
@@ -49,7 +49,7 @@ extension CPU {
         var first = true
         while regs[1] & amask != 0 {
             if !first {
-                if sliceRemaining <= 0 || (intrLine && flagBits & Flag.if != 0) || stopRequested {
+                if sliceRemaining <= 0 || (intrLine && flagBits & EFlags.if != 0) || stopRequested {
                     eip = instrStart
                     return
                 }

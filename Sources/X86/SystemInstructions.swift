@@ -140,7 +140,7 @@ extension CPU {
     func sysenter() throws(CPUFault) {
         if !protectedMode || sysenterCS & 0xFFFC == 0 { throw CPUFault.gp(0) }
         materializeFlags()
-        flagBits &= ~(Flag.vm | Flag.if | Flag.rf)
+        flagBits &= ~(EFlags.vm | EFlags.if | EFlags.rf)
         let cs = UInt16(truncatingIfNeeded: sysenterCS & 0xFFFC)
         segs[CPU.segCS] = flatSegment(selector: cs, code: true, dpl: 0)
         segs[CPU.segSS] = flatSegment(selector: cs &+ 8, code: false, dpl: 0)
@@ -179,9 +179,9 @@ extension CPU {
         if v86 && iopl < 3 {
             guard cr4 & CR4.vme != 0, !opsize32 else { throw CPUFault.gp(0) }
             // VME: the image shows VIF in place of IF and IOPL as 3.
-            f = (f & ~Flag.if) | ((f & Flag.vif) >> 10) | Flag.iopl
+            f = (f & ~EFlags.if) | ((f & EFlags.vif) >> 10) | EFlags.iopl
         }
-        try push(osize, f & ~(Flag.vm | Flag.rf))
+        try push(osize, f & ~(EFlags.vm | EFlags.rf))
     }
 
     func popf() throws(CPUFault) {
@@ -190,11 +190,11 @@ extension CPU {
         let old = materializedFlags()
         if v86 && iopl < 3 {
             guard cr4 & CR4.vme != 0, !opsize32 else { throw CPUFault.gp(0) }
-            if (v & Flag.if != 0 && old & Flag.vip != 0) || v & Flag.tf != 0 { throw CPUFault.gp(0) }
+            if (v & EFlags.if != 0 && old & EFlags.vip != 0) || v & EFlags.tf != 0 { throw CPUFault.gp(0) }
             setStackPointer(stackPointer &+ UInt32(size))
-            let keep = Flag.if | Flag.iopl
+            let keep = EFlags.if | EFlags.iopl
             var n = (old & ~0xFFFF) | (v & 0xFFFF & ~keep) | (old & keep)
-            n = (n & ~Flag.vif) | ((v & Flag.if) << 10)
+            n = (n & ~EFlags.vif) | ((v & EFlags.if) << 10)
             setFlagsRaw(n)
             return
         }
@@ -202,18 +202,18 @@ extension CPU {
         // What may change: never VM, VIF, VIP or RF here; IOPL only at CPL
         // 0; IF only when CPL <= IOPL (SDM POPF).
         var changeable: UInt32 = 0x0024_7FD5
-        if protectedMode && cpl > 0 { changeable &= ~Flag.iopl }
-        if protectedMode && cpl > iopl { changeable &= ~Flag.if }
-        if v86 { changeable &= ~Flag.iopl }
+        if protectedMode && cpl > 0 { changeable &= ~EFlags.iopl }
+        if protectedMode && cpl > iopl { changeable &= ~EFlags.if }
+        if v86 { changeable &= ~EFlags.iopl }
         if size == 2 { changeable &= 0xFFFF; v &= 0xFFFF }
         setFlagsRaw((old & ~changeable) | (v & changeable))
     }
 
     func cli() throws(CPUFault) {
         if !protectedMode || cpl <= iopl {
-            flagBits &= ~Flag.if
+            flagBits &= ~EFlags.if
         } else if (v86 && cr4 & CR4.vme != 0) || (!v86 && cpl == 3 && cr4 & CR4.pvi != 0) {
-            flagBits &= ~Flag.vif
+            flagBits &= ~EFlags.vif
         } else {
             throw CPUFault.gp(0)
         }
@@ -221,11 +221,11 @@ extension CPU {
 
     func sti() throws(CPUFault) {
         if !protectedMode || cpl <= iopl {
-            if flagBits & Flag.if == 0 { interruptShadow = true }
-            flagBits |= Flag.if
+            if flagBits & EFlags.if == 0 { interruptShadow = true }
+            flagBits |= EFlags.if
         } else if (v86 && cr4 & CR4.vme != 0) || (!v86 && cpl == 3 && cr4 & CR4.pvi != 0) {
-            if flagBits & Flag.vip != 0 { throw CPUFault.gp(0) }
-            flagBits |= Flag.vif
+            if flagBits & EFlags.vip != 0 { throw CPUFault.gp(0) }
+            flagBits |= EFlags.vif
         } else {
             throw CPUFault.gp(0)
         }

@@ -40,7 +40,7 @@ extension CPU {
         if reason == .jump || reason == .iret {
             try writeSys32(descriptorAddress(old.selector) &+ 4, (try readSys32(descriptorAddress(old.selector) &+ 4)) & ~0x200)
         }
-        if reason == .iret { outFlags &= ~Flag.nt }
+        if reason == .iret { outFlags &= ~EFlags.nt }
         if old32 {
             try writeSys32(oldBase &+ 0x20, eip)
             try writeSys32(oldBase &+ 0x24, outFlags)
@@ -56,7 +56,7 @@ extension CPU {
         var newFlags = st.eflags
         if reason == .call || reason == .interrupt {
             try writeSys16(newBase, old.selector)
-            newFlags |= Flag.nt
+            newFlags |= EFlags.nt
         }
         if reason != .iret {
             try writeSys32(descriptorAddress(sel) &+ 4, d.high | 0x200)
@@ -79,7 +79,7 @@ extension CPU {
         // Selectors first (so a fault reports them), then descriptor checks.
         for i in 0..<6 { segs[i].selector = st.segs[i] }
         segs[CPU.segLDTR].selector = st.ldt
-        if flagBits & Flag.vm != 0 {
+        if flagBits & EFlags.vm != 0 {
             updateModeCaches()
             for i in 0..<6 { loadRealModeSegment(i, st.segs[i]) }
             updateModeCaches()

@@ -1,0 +1,44 @@
+import X86
+
+/// Errors detected before a machine starts: bad images, bad options.
+public struct MachineError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A PC: memory, CPU, port space and the devices on the board.
+public final class Machine {
+    public let memory: PhysicalMemory
+    public let cpu: CPU
+    public let ports: IOPortSpace
+    public let com1: Uart16550
+    public let com2: Uart16550
+    public let post: PostCodePort
+
+    public init(memorySize: Int) throws {
+        guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
+            throw MachineError("memory size must be at least 1 MiB and a multiple of 4 KiB")
+        }
+        guard memorySize <= 3 << 30 else { throw MachineError("memory size above 3 GiB is not supported (PCI hole)") }
+        memory = PhysicalMemory(ramSize: memorySize)
+        ports = IOPortSpace()
+        cpu = CPU(memory: memory, io: ports)
+        com1 = Uart16550(base: 0x3F8)
+        com2 = Uart16550(base: 0x2F8)
+        post = PostCodePort()
+        ports.register(com1, ports: 0x3F8...0x3FF)
+        ports.register(com2, ports: 0x2F8...0x2FF)
+        ports.register(post, ports: 0x80...0x80)
+    }
+
+    /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at
+    /// 0xFFFFFFFF; the CPU starts at its reset vector F000:FFF0.
+    public func loadFirmware(_ image: [UInt8]) throws {
+        guard image.count == 0x10000 || image.count == 0x20000 else {
+            throw MachineError("firmware image must be 64 KiB or 128 KiB, got \(image.count) bytes")
+        }
+        memory.mapROM(image, at: UInt32(0x10_0000 - image.count))
+        memory.mapROM(image, at: UInt32(truncatingIfNeeded: 0x1_0000_0000 - image.count))
+        cpu.reset()
+    }
+}

@@ -1,2 +1,0 @@
-import X86
-print("capsule")
