@@ -1,0 +1,108 @@
+import CPUDiff
+import Foundation
+import XCTest
+
+/// Differential test of the integer CPU against the host processor.
+///
+/// The native generator (tools/cpudiff, built with `gcc -m32`) runs random
+/// instruction sequences on the host and streams the initial and final states;
+/// the emulator replays them and must agree on every general register, the
+/// defined EFLAGS bits, the data and stack windows and the exception raised.
+///
+/// Environment knobs (defaults in brackets):
+///   CPUDIFF_SEED [20261125]    seed of the fixed subset
+///   CPUDIFF_COUNT [100000]     number of cases (the 5M campaign sets 5000000)
+///   CPUDIFF_GENERATOR          use this prebuilt cpudiff-gen instead of building one
+final class CPUDiffTests: XCTestCase {
+    static let repositoryRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }()
+
+    static var builtGenerator: String?
+
+    func generator() throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let path = env["CPUDIFF_GENERATOR"], !path.isEmpty { return path }
+        if let path = CPUDiffTests.builtGenerator { return path }
+        guard canCompile32BitC() else {
+            throw XCTSkip("gcc -m32 cannot build a 32-bit program here: install gcc-multilib to run the CPU differential test")
+        }
+        let dir = NSTemporaryDirectory() + "cpudiff-gen-\(getpid())"
+        let path = try buildGenerator(repositoryRoot: CPUDiffTests.repositoryRoot, outputDirectory: dir)
+        CPUDiffTests.builtGenerator = path
+        return path
+    }
+
+    func testFixedSeedSubsetHasNoMismatches() throws {
+        let env = ProcessInfo.processInfo.environment
+        let seed = UInt64(env["CPUDIFF_SEED"] ?? "") ?? 20_261_125
+        let count = Int(env["CPUDIFF_COUNT"] ?? "") ?? 100_000
+        let gen = try generator()
+        let summary = try runCampaign(seed: seed, count: count, generatorPath: gen, keepReports: 20,
+                                      progress: { s in print("cpudiff: \(s.totals)") }, progressEvery: 250_000)
+        print("cpudiff: seed \(seed): \(summary.totals)")
+        XCTAssertEqual(summary.cases, count)
+        XCTAssertEqual(summary.formsCovered, summary.forms.count, "every instruction form must appear")
+        if summary.mismatches > 0 {
+            print(summary.mismatchTable())
+            print(summary.reports.joined(separator: "\n"))
+        }
+        XCTAssertEqual(summary.mismatches, 0,
+                       "\(summary.mismatches) of \(summary.cases) cases differ from the host CPU; first reports:\n"
+                       + summary.reports.joined(separator: "\n"))
+    }
+
+    func testCaseFileRoundTrip() throws {
+        let gen = try generator()
+        let file = NSTemporaryDirectory() + "cpudiff-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gen)
+        p.arguments = ["--seed", "3", "--count", "500", "--out", file]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let reader = try CaseReader(path: file)
+        XCTAssertEqual(reader.header.count, 500)
+        XCTAssertEqual(reader.header.codeBase, 0x0020_0000)
+        XCTAssertGreaterThan(reader.header.formNames.count, 400)
+        var n = 0
+        while let c = try reader.next() {
+            XCTAssertEqual(c.index, UInt32(n))
+            XCTAssertFalse(c.code.isEmpty)
+            XCTAssertFalse(c.forms.isEmpty)
+            XCTAssertEqual(c.initialData.count, reader.header.dataSize)
+            XCTAssertEqual(c.finalStack.count, reader.header.stackSize)
+            XCTAssertEqual(c.flagsMask & 0x003F_0000, 0, "RF VM AC VIF VIP ID are never compared")
+            n += 1
+        }
+        XCTAssertEqual(n, 500)
+    }
+
+    func testReaderRejectsBadInput() throws {
+        let dir = NSTemporaryDirectory()
+        let bad = dir + "cpudiff-bad-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        try Data("NOTADIFF\u{1}\u{0}\u{0}\u{0}".utf8).write(to: URL(fileURLWithPath: bad))
+        XCTAssertThrowsError(try CaseReader(path: bad)) { error in
+            XCTAssertTrue("\(error)".contains("not a CPUDIFF1"), "\(error)")
+        }
+        // A header that announces one case, followed by nothing.
+        var header = Data("CPUDIFF1".utf8)
+        for v: UInt32 in [1, 1, 0, 0, 0x0020_0000, 0xE000, 512, 0x003F_FF00, 256, 0] {
+            withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) }
+        }
+        try header.write(to: URL(fileURLWithPath: bad))
+        let reader = try CaseReader(path: bad)
+        XCTAssertThrowsError(try reader.next()) { error in
+            XCTAssertTrue("\(error)".contains("0 of 1 cases"), "\(error)")
+        }
+        var v2 = Data("CPUDIFF1".utf8)
+        withUnsafeBytes(of: UInt32(2).littleEndian) { v2.append(contentsOf: $0) }
+        try v2.write(to: URL(fileURLWithPath: bad))
+        XCTAssertThrowsError(try CaseReader(path: bad)) { error in
+            XCTAssertTrue("\(error)".contains("version 2"), "\(error)")
+        }
+    }
+}
