@@ -7,7 +7,8 @@
 ;   05 PIT programmed              06 COM1 initialised
 ;   07 video (INT 10h mode 3)      08 keyboard controller
 ;   09 memory size / E820 map      0A ATA disk detection
-;   0C banner printed              0D calling INT 19h
+;   0B local APIC virtual wire     0C banner printed
+;   0D calling INT 19h
 ;   20 INT 19h: loading boot sector  21 jumping to boot sector
 ;   EE INT 18h: no bootable device
 
@@ -138,6 +139,7 @@ post_entry:
         call mem_detect
         call time_init
 
+        call lapic_virtual_wire
         ; timer, keyboard and cascade interrupts on
         mov al, 0xF8
         out 0x21, al
@@ -168,6 +170,74 @@ post_entry:
         POST_CODE 0x0D
         int 0x19
         jmp $
+
+; lapic_virtual_wire: CPUs with an on-chip local APIC come out of reset
+; with the APIC enabled but its LINT0/LINT1 inputs masked, which would
+; keep the 8259's interrupts from ever reaching the core.  As the MP
+; specification expects of the BIOS, put the APIC in "virtual wire" mode:
+; LINT0 = ExtINT (the 8259), LINT1 = NMI.  The registers sit at 4 GiB -
+; 20 MiB, so the writes are done from a brief protected-mode excursion
+; with a flat data segment.  Skipped when there is no CPUID or no APIC.
+lapic_virtual_wire:
+        POST_CODE 0x0B
+        pushfd
+        pop eax
+        mov ecx, eax
+        xor eax, 0x00200000             ; can EFLAGS.ID be toggled?
+        push eax
+        popfd
+        pushfd
+        pop eax
+        push ecx
+        popfd
+        xor eax, ecx
+        jz .done
+        mov eax, 1
+        cpu 586                         ; only reached when CPUID exists
+        cpuid
+        test edx, 1 << 9                ; APIC on chip
+        jz .done
+        mov ecx, 0x1B                   ; IA32_APIC_BASE
+        rdmsr
+        cpu 386
+        test eax, 1 << 11               ; globally enabled?
+        jz .done
+        and eax, 0xFFFFF000
+        mov ebx, eax
+        pushf
+        cli
+        lgdt [cs:flat_gdtr]
+        mov eax, cr0
+        or al, 1
+        mov cr0, eax
+        jmp 0x0008:.pm
+.pm:    mov ax, 0x0010
+        mov fs, ax
+        mov dword [fs:ebx+0x0F0], 0x000001FF  ; SVR: APIC on, spurious vector FFh
+        mov dword [fs:ebx+0x350], 0x00000700  ; LVT LINT0: ExtINT
+        mov dword [fs:ebx+0x360], 0x00000400  ; LVT LINT1: NMI
+        mov eax, cr0
+        and al, 0xFE
+        mov cr0, eax
+        jmp BIOS_SEG:.rm
+.rm:    xor ax, ax
+        mov fs, ax
+        popf
+.done:  ret
+
+; GDT for POST's protected-mode excursions: 08h = this ROM segment as
+; 16-bit code, 10h = flat 4 GiB data.  Accessed bits are preset so the CPU
+; never needs to write to the (read-only) descriptors.
+        align 8
+flat_gdt:
+        dq 0
+        dw 0xFFFF, 0x0000
+        db 0x0F, 0x9B, 0x00, 0x00       ; base F0000, limit FFFF, code
+        dw 0xFFFF, 0x0000
+        db 0x00, 0x93, 0x8F, 0x00       ; base 0, limit 4 GiB, data
+flat_gdtr:
+        dw 3*8-1
+        dd BIOS_SEG*16 + flat_gdt
 
 ; pci_ide_enable: make sure the PIIX3 IDE function (bus 0, device 1,
 ; function 1) decodes the legacy ports: command register I/O + bus master
