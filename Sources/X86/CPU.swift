@@ -82,6 +82,8 @@ public final class CPU {
     public internal(set) var halted = false
     /// Set by MOV SS / POP SS / STI: interrupts (and single-step) wait one instruction.
     var interruptShadow = false
+    /// Set by MOV SS / POP SS only: the single-step trap waits one instruction too.
+    var debugShadow = false
     /// Stop `run` on the next instruction boundary.
     public var stopRequested = false
     /// When true, exceptions stop `run` instead of being delivered (test harnesses).
@@ -167,7 +169,7 @@ public final class CPU {
         dr[6] = 0xFFFF_0FF0
         dr[7] = 0x400
         gdtrBase = 0; gdtrLimit = 0xFFFF
-        idtrBase = 0; idtrLimit = 0x3FF
+        idtrBase = 0; idtrLimit = 0xFFFF
         for i in 0..<6 { segs[i] = Segment.realMode(selector: 0) }
         segs[1] = Segment.realMode(selector: 0xF000)
         segs[1].base = 0xFFFF_0000

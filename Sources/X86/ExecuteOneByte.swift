@@ -139,7 +139,7 @@ extension CPU {
             if sreg == CPU.segCS || sreg > 5 { throw CPUFault.ud }
             let sel = UInt16(truncatingIfNeeded: try readRM(2, modrm))
             try loadSegment(sreg, sel)
-            if sreg == CPU.segSS { interruptShadow = true }
+            if sreg == CPU.segSS { interruptShadow = true; debugShadow = true }
         case 0x8F:
             let modrm = try fetch8()
             if (modrm >> 3) & 7 != 0 { throw CPUFault.ud }
@@ -473,6 +473,6 @@ extension CPU {
         let v = try peek(osize, 0)
         try loadSegment(seg, UInt16(truncatingIfNeeded: v))
         setStackPointer(stackPointer &+ UInt32(osize))
-        if seg == CPU.segSS { interruptShadow = true }
+        if seg == CPU.segSS { interruptShadow = true; debugShadow = true }
     }
 }

@@ -55,6 +55,12 @@ extension CPU {
         let pde = memory.read(pdeAddr, width: 4)
         if pde & 1 == 0 { throw pageFault(lin, present: false, write: write, user: user) }
         if pde & 0x80 != 0, cr4 & CR4.pse != 0 {
+            // Bits 21:13 of a 4 MiB PDE are reserved without PSE-36 (SDM 4.3).
+            if pde & 0x003F_E000 != 0 {
+                var f = pageFault(lin, present: true, write: write, user: user)
+                f.errorCode |= 8
+                throw f
+            }
             try checkPagePermission(lin, pde, write: write, user: user)
             var newPDE = pde | 0x20
             if write { newPDE |= 0x40 }

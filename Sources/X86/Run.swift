@@ -39,7 +39,11 @@ extension CPU {
             interruptShadow = false
             sliceRemaining -= 1
             let trapFlag = flagBits & EFlags.tf
+            // RF suppresses instruction breakpoints for one instruction; IRET
+            // may set it for the next, so only a flag already set is cleared.
+            let resumeFlag = flagBits & EFlags.rf
             if codeBreakpointsActive, flagBits & EFlags.rf == 0, let hit = instructionBreakpointHit() {
+                instrStart = eip
                 dr[6] = (dr[6] & ~0xF) | hit
                 if let outcome = fault(CPUFault(.debug)) { return outcome }
                 continue
@@ -51,7 +55,12 @@ extension CPU {
                 continue
             }
             instructionCount &+= 1
-            if flagBits & EFlags.rf != 0 { flagBits &= ~EFlags.rf }
+            if resumeFlag != 0 { flagBits &= ~EFlags.rf }
+            if debugShadow {
+                // After MOV SS / POP SS the trap comes after the next instruction.
+                debugShadow = false
+                continue
+            }
             if trapFlag != 0 || pendingDataBreakpoints != 0 {
                 if let outcome = debugTrap(singleStep: trapFlag != 0) { return outcome }
             }

@@ -8,6 +8,8 @@ extension CPU {
         if sel & 4 != 0 || sel & 0xFFFC == 0 { throw CPUFault.ts(selectorError(sel)) }
         guard let d = try readDescriptor(sel) else { throw CPUFault.ts(selectorError(sel)) }
         let t = d.systemType
+        // A busy target is #GP(TSS selector) for CALL/JMP/INT (SDM 7.3).
+        if t == 3 || t == 11 { throw CPUFault.gp(selectorError(sel)) }
         if t != 1 && t != 9 { throw CPUFault.ts(selectorError(sel)) }
         if !d.present { throw CPUFault.np(selectorError(sel)) }
         try taskSwitch(to: sel, d, reason: reason, errorCode: errorCode)
