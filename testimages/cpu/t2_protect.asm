@@ -173,7 +173,7 @@ sel_rodata: dw S_RODATA
 
 ; -----------------------------------------------------------------------------
 ds_tests:
-    EXPECT "DS <- null", -1, 0, {xor eax, eax}, {mov ds, ax}
+    EXPECT "ES <- null (load allowed)", -1, 0, {xor eax, eax}, {mov es, ax}, {mov ax, SEL_DATA32}, {mov es, ax}
     EXPECTQ "DS null: access -> #GP(0)", 13, 0, {xor eax, eax}, {mov es, ax}, {mov eax, [es:0x1000]}
     EXPECT "DS <- beyond GDT limit -> #GP(sel)", 13, 0x800, {mov ax, 0x800}, {mov ds, ax}
     EXPECT "DS <- not present -> #NP(sel)", 11, S_NPDATA, {mov ax, S_NPDATA}, {mov ds, ax}

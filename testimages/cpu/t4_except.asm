@@ -405,7 +405,14 @@ df_tests:
     IDTRESTORE 13
     ; #UD (benign) whose gate is not present -> plain #NP(6*8+2)
     IDTGATE 6, SEL_CODE32, exc_other, 0x0E
-    EXPECT "benign #UD + #NP delivery -> #NP, no #DF", 11, 6*8+2, {ud2}
+    ; error code: IDT bit + EXT bit (the #NP happened while delivering an
+    ; exception); QEMU 7.2 TCG leaves EXT clear (33h per SDM, QEMU 32h)
+    TRY .udnp
+    ud2
+.udnp:
+    ENDTRY
+    CHK "benign #UD + #NP delivery: vector 11", [exc_vec], 11
+    CHKQ "benign #UD + #NP delivery: error code IDT|EXT", [exc_err], 6*8+2+1
     IDTRESTORE 6
     ; #GP whose gate points beyond the IDT limit... and #DE (contributory)
     ; with a not-present gate -> #DF
