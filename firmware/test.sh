@@ -19,11 +19,13 @@ log=build/test-serial.log
 rm -f "$log"
 set +e
 # disk 80h = primary master, disk 81h = secondary master (200 GiB sparse)
-timeout 60 qemu-system-i386 -M pc -m 32 -bios build/bios.bin \
+# run_qemu.py types keys through the QEMU monitor when the test asks
+python3 tests/run_qemu.py "$log" build/test-monitor.sock -- \
+    qemu-system-i386 -M pc -m 32 -bios build/bios.bin \
     -drive file=build/test0.img,format=raw,if=ide,index=0 \
     -drive file=build/test1.img,format=raw,if=ide,index=2 \
     -device isa-debug-exit,iobase=0xf4,iosize=4 \
-    -display none -monitor none -serial file:"$log" -no-reboot
+    -display none -no-reboot
 rc=$?
 set -e
 rm -f build/test1.img

@@ -110,6 +110,7 @@ stage2:
         T 'int15 87h block move', t_move
         T 'int10 queries', t_video
         T 'int16 05h/01h/00h', t_kbd
+        T 'keyboard IRQ1 a,B,Enter,Up,F1', t_keys
         test bp, bp
         jnz .bad
         mov si, msg_pass
@@ -896,6 +897,33 @@ t_kbd:
 .f:     stc
         ret
 
+; t_keys: the test harness types a, Shift+b, Enter, Up, F1 into QEMU's
+; keyboard once it sees the prompt; they must come back through IRQ 1,
+; the scan code translation and INT 16h.
+t_keys:
+        mov si, msg_keys
+        call print
+        mov si, keys_expected
+.next:  lodsw
+        test ax, ax
+        jz .done
+        mov bx, ax
+        mov ah, 0x10
+        int 0x16
+        push ax
+        call print_hex16
+        call space
+        pop ax
+        cmp ax, bx
+        jne .f
+        jmp .next
+.done:  clc
+        ret
+.f:     stc
+        ret
+keys_expected:
+        dw 0x1E61, 0x3042, 0x1C0D, 0x48E0, 0x3B00, 0
+msg_keys:       db '[type keys now] ', 0
 msg_stage2:     db 'TEST: stage 2 loaded by CHS read', 13, 10, 0
 msg_tprefix:    db 'TEST: ', 0
 msg_dots:       db ' ... ', 0
