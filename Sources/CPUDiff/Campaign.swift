@@ -41,6 +41,22 @@ public struct CampaignSummary: Sendable {
         return s
     }
 
+    /// The whole result as text: totals, the table of mismatching forms and
+    /// the example reports of each (what a campaign's log should keep).
+    public func fullReport() -> String {
+        var s = "cpudiff: seed \(header?.seed ?? 0): \(totals)\n"
+        if mismatches == 0 { return s }
+        s += mismatchTable(limit: Int.max)
+        let bad = forms.filter { $0.mismatches > 0 }.sorted {
+            ($0.soloMismatches, $0.mismatches) > ($1.soloMismatches, $1.mismatches)
+        }
+        for f in bad {
+            s += "\n== \(f.name): \(f.mismatches) of \(f.cases) cases (solo \(f.soloMismatches) of \(f.soloCases))\n"
+            for e in examplesByForm[f.name, default: []] { s += e }
+        }
+        return s
+    }
+
     /// One line of totals.
     public var totals: String {
         String(format: "%d cases, %d mismatches, %d expected exceptions, %d/%d forms covered, %.1f s (%.0f cases/s)",

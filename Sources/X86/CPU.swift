@@ -100,6 +100,14 @@ public final class CPU {
     /// instructions use it to stop between iterations on time.
     var sliceRemaining = 0
 
+    /// Debugger state (DebugAccess.swift): host breakpoints by linear
+    /// address, watchpoints, the one-shot skip used to resume from a
+    /// breakpoint, and the address of the last watchpoint hit.
+    var hostBreakpoints = Set<UInt32>()
+    var hostWatchpoints: [Watchpoint] = []
+    public var skipBreakpointOnce = false
+    var watchpointHit: UInt32?
+
     // MARK: External world
 
     public let memory: PhysicalMemory

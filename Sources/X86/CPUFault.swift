@@ -46,5 +46,8 @@ public enum RunOutcome: Equatable {
     case instructionLimit
     case halted
     case shutdown
+    /// A host (debugger) breakpoint at CS:EIP; the instruction has not run.
     case breakpoint
+    /// A debugger watchpoint was hit by the instruction that just retired.
+    case watchpoint(address: UInt32)
 }

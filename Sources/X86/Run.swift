@@ -36,6 +36,13 @@ extension CPU {
                 }
             }
             if halted { return .halted }
+            if !hostBreakpoints.isEmpty {
+                if skipBreakpointOnce {
+                    skipBreakpointOnce = false
+                } else if hostBreakpoints.contains(segs[CPU.segCS].base &+ eip) {
+                    return .breakpoint
+                }
+            }
             interruptShadow = false
             sliceRemaining -= 1
             let trapFlag = flagBits & EFlags.tf
@@ -55,6 +62,11 @@ extension CPU {
                 continue
             }
             instructionCount &+= 1
+            if let w = watchpointHit {
+                watchpointHit = nil
+                pendingDataBreakpoints = 0
+                return .watchpoint(address: w)
+            }
             if resumeFlag != 0 { flagBits &= ~EFlags.rf }
             if debugShadow {
                 // After MOV SS / POP SS the trap comes after the next instruction.
@@ -72,6 +84,7 @@ extension CPU {
     func fault(_ f: CPUFault) -> RunOutcome? {
         eip = instrStart
         pendingDataBreakpoints = 0
+        watchpointHit = nil
         lastException = f
         if stopOnException {
             return .exception(vector: f.vector, errorCode: f.hasErrorCode ? f.errorCode : nil)
@@ -120,6 +133,7 @@ extension CPU {
             let rw = (dr[7] >> (16 + i * 4)) & 3
             if rw == 0 { code = true } else if rw != 2 { data = true }
         }
+        if !hostWatchpoints.isEmpty { data = true }
         codeBreakpointsActive = code
         if data != dataBreakpointsActive || data {
             dataBreakpointsActive = data
@@ -140,6 +154,7 @@ extension CPU {
     /// Notes data breakpoints matched by an access (slow path only: pages
     /// holding a watched address are never given TLB entries).
     func noteDataAccess(_ lin: UInt32, _ width: Int, write: Bool) {
+        if !hostWatchpoints.isEmpty { noteHostWatch(lin, width, write: write) }
         for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 {
             let rw = (dr[7] >> (16 + i * 4)) & 3
             if rw == 0 || rw == 2 { continue }
@@ -153,6 +168,12 @@ extension CPU {
     }
 
     func pageHasDataBreakpoint(_ lin: UInt32) -> Bool {
+        let page = lin & 0xFFFF_F000
+        for w in hostWatchpoints {
+            let first = w.address & 0xFFFF_F000
+            let last = (w.address &+ w.length &- 1) & 0xFFFF_F000
+            if first <= last ? (page >= first && page <= last) : (page >= first || page <= last) { return true }
+        }
         for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 {
             let rw = (dr[7] >> (16 + i * 4)) & 3
             if rw == 1 || rw == 3, dr[i] & 0xFFFF_F000 == lin & 0xFFFF_F000 { return true }

@@ -49,7 +49,7 @@ enum CPUBenchLoops {
             0xC1, 0xEB, 0x03,                   // shr ebx, 3
             0x8D, 0x14, 0x19,                   // lea edx, [ecx+ebx]
             0x49,                               // dec ecx
-            0x75, 0xF1,                         // jnz -15
+            0x75, 0xF0,                         // jnz -16
             0xEB, 0xE9,                         // jmp start
         ]),
         // loads and stores through ESI/EDI
@@ -60,7 +60,7 @@ enum CPUBenchLoops {
             0x89, 0x1C, 0x8F,                   // mov [edi+ecx*4], ebx
             0x49,                               // dec ecx
             0x75, 0xF5,                         // jnz -11
-            0xEB, 0xEC,                         // jmp start
+            0xEB, 0xEE,                         // jmp start
         ]),
         // call/ret with push/pop
         Loop(name: "call", code: [

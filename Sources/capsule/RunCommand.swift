@@ -55,7 +55,7 @@ struct RunCommand: ParsableCommand {
             if left == 0 { reason = "instruction limit reached"; break }
             let outcome = cpu.run(maxInstructions: Int(min(left, 1_000_000)))
             switch outcome {
-            case .instructionLimit, .reachedEIP, .breakpoint, .exception:
+            case .instructionLimit, .reachedEIP, .breakpoint, .exception, .watchpoint:
                 continue
             case .halted:
                 if cpu.eflags & EFlags.if == 0 {
