@@ -13,6 +13,7 @@ import XCTest
 ///   CPUDIFF_SEED [20261125]    seed of the fixed subset
 ///   CPUDIFF_COUNT [100000]     number of cases (the 5M campaign sets 5000000)
 ///   CPUDIFF_GENERATOR          use this prebuilt cpudiff-gen instead of building one
+///   CPUDIFF_REPORT_FILE        write the totals, the mismatch table and examples per form here
 final class CPUDiffTests: XCTestCase {
     static let repositoryRoot: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -44,6 +45,10 @@ final class CPUDiffTests: XCTestCase {
         print("cpudiff: seed \(seed): \(summary.totals)")
         XCTAssertEqual(summary.cases, count)
         XCTAssertEqual(summary.formsCovered, summary.forms.count, "every instruction form must appear")
+        if let path = env["CPUDIFF_REPORT_FILE"], !path.isEmpty {
+            try summary.fullReport().write(toFile: path, atomically: true, encoding: .utf8)
+            print("cpudiff: full report written to \(path)")
+        }
         if summary.mismatches > 0 {
             print(summary.mismatchTable())
             print(summary.reports.joined(separator: "\n"))
