@@ -249,6 +249,7 @@ section pm32
 bits 32
 
 test_main:
+    GROUP 0x10, "protected mode state"
     mov ax, cs
     movzx eax, ax
     CHK "pm: CS = 0008 after far jump", eax, SEL_CODE32
@@ -311,6 +312,7 @@ test_main:
     CHK "pm: LMSW 0001 clears MP EM TS", eax, 1
     mov cr0, ebp
 
+    GROUP 0x11, "PM -> real (unreal) -> PM"
     PRINT "pm: switching to real mode and back"
     mov [pm_save_esp], esp
     jmp SEL_CODE16:pm16_go_real

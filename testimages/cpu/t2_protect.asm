@@ -49,11 +49,17 @@ test_main:
     IDTGATE 0x33, SEL_CODE32, ring3_back1, 0xEE
     IDTGATE 0x34, SEL_CODE32, ring3_back2, 0xEE
 
+    GROUP 0x21, "lar_lsl_tests"
     call lar_lsl_tests              ; before any of the selectors gets loaded
+    GROUP 0x22, "ds_tests"
     call ds_tests
+    GROUP 0x23, "ss_tests"
     call ss_tests
+    GROUP 0x24, "cs_tests"
     call cs_tests
+    GROUP 0x25, "limit_tests"
     call limit_tests
+    GROUP 0x26, "ring3_tests"
     call ring3_tests
     ret
 

@@ -91,6 +91,7 @@ test_main:
     mov eax, cr3
     CHK "CR3 reads back", eax, PD
 
+    GROUP 0x31, "4K/4M pages, A/D bits"
     ; --- 4K mapping and A/D bits ---
     mov eax, [PTE(0)]
     and eax, PG_A|PG_D
@@ -124,6 +125,7 @@ test_main:
     CHK "4M PDE after write: A=1 D=1", eax, PG_A|PG_D
     CHK "4M page: write lands at phys 7FFFFC", [0x7FFFFC], 0x55667788
 
+    GROUP 0x32, "supervisor #PF, CR0.WP"
     ; --- supervisor #PF error codes ---
     EXPECT "#PF sup read not-present", 14, 0, {mov eax, [LT+0x1010]}
     CHK "#PF sup read not-present: CR2", [exc_cr2], LT+0x1010
@@ -159,6 +161,7 @@ test_main:
     EXPECTQ "#PF reserved bit 21 in 4M PDE", 14, 9, {mov eax, [LRSVD+0x100]}
     CHK "#PF reserved bit: CR2", [exc_cr2], LRSVD+0x100
 
+    GROUP 0x33, "user #PF"
     ; --- user-mode #PF error codes ---
     R3EXPECT "#PF user read not-present", 14, 4, r3_read_np
     CHK "#PF user read not-present: CR2", [exc_cr2], LT+0x1030
@@ -181,6 +184,7 @@ test_main:
     mov eax, cr3
     mov cr3, eax
 
+    GROUP 0x34, "INVLPG, CR3 reload, global pages"
     ; --- INVLPG ---
     mov eax, [LT+0x5000]
     CHK "INVLPG setup: page 5 -> A4 frame", eax, 0xA4A4A4A4

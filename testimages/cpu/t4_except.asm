@@ -9,14 +9,23 @@
 TRAPBUF equ 0x4000          ; EIPs recorded by the hook, one dword per trap
 
 test_main:
+    GROUP 0x41, "de_tests"
     call de_tests
+    GROUP 0x42, "bp_of_br_tests"
     call bp_of_br_tests
+    GROUP 0x43, "ud_tests"
     call ud_tests
+    GROUP 0x44, "nm_tests"
     call nm_tests
+    GROUP 0x45, "step_tests"
     call step_tests
+    GROUP 0x46, "drx_tests"
     call drx_tests
+    GROUP 0x47, "gp_np_ts_tests"
     call gp_np_ts_tests
+    GROUP 0x48, "df_tests"
     call df_tests
+    GROUP 0x49, "ac_tests"
     call ac_tests
     ret
 

@@ -68,6 +68,7 @@ test_main:
     mov dword [LDTA+8], 0x0000FFFF
     mov dword [LDTA+12], 0x00CF9200
 
+    GROUP 0x51, "JMP to TSS"
     ; ---------------- JMP to TSS A ----------------
     mov edi, TSSA
     mov eax, taskA
@@ -126,6 +127,7 @@ test_main:
     CHK "JMP back: task A saved EIP", [TSSA+0x20], taskA.resume
     CHK "JMP back: task A saved EAX", [TSSA+0x28], 0xAAAA5555
 
+    GROUP 0x52, "CALL via task gate, IRET NT"
     ; ---------------- CALL through task gate ----------------
     mov edi, TSSB
     mov eax, taskB
@@ -161,6 +163,7 @@ test_main:
     call S_TSSB:0
     CHK "second CALL: task B resumed after IRET", [tv+0x1C], 2
 
+    GROUP 0x53, "INT / #GP via IDT task gate"
     ; ---------------- INT through IDT task gate ----------------
     mov edi, TSSC
     mov eax, taskC
@@ -195,6 +198,7 @@ test_main:
     CHK "#GP via task gate: ESP = initial - 4", [tv+0x08], 0x7E00 - 4
     CHK "#GP via task gate: saved EIP = faulting insn", [tv+0x0C], .gp_insn
 
+    GROUP 0x54, "busy TSS"
     ; ---------------- busy TSS ----------------
     EXPECT "JMP to busy TSS (current) -> #GP(sel)", 13, SEL_TSS0, {jmp SEL_TSS0:0}
     EXPECT "CALL to busy TSS -> #GP(sel)", 13, SEL_TSS0, {call SEL_TSS0:0}

@@ -182,6 +182,7 @@ test_main:
     IDTGATE 0x31, SEL_CODE32, int31_v86, 0xEE
     IDTGATE 0x32, SEL_CODE32, int31_v86, 0x8E
 
+    GROUP 0x61, "v86 basics, INT n IOPL=3"
     ; ---- basic v86 with IOPL=3 ----
     mov eax, v86_basic
     mov ecx, EFL_IOPL3
@@ -212,6 +213,7 @@ test_main:
 
     V86EXPECT "v86 IOPL=3 INT via DPL0 gate -> #GP", v86_int_dpl0, EFL_IOPL3, 13, 0x32*8+2
 
+    GROUP 0x62, "IOPL-sensitive instructions"
     ; ---- IOPL-sensitive instructions with IOPL=0 ----
     V86FAULT "v86 IOPL=0 INT n -> #GP(0)", v86_int_iopl0, 0
     V86FAULT "v86 IOPL=0 CLI -> #GP(0)", v86_cli, 0
@@ -233,6 +235,7 @@ test_main:
     and eax, 0x3000
     CHK "v86 IOPL=3: POPFD cannot change IOPL", eax, 0x3000
 
+    GROUP 0x63, "I/O permission bitmap"
     ; ---- I/O permission bitmap ----
     V86FAULT "v86 IOPL=3 IN without I/O bitmap -> #GP(0)", v86_in, EFL_IOPL3
     ; give TSS0 an I/O bitmap: all ports denied except 80h
@@ -250,6 +253,7 @@ test_main:
     CHK "v86 OUT to permitted port 80h ok", [tv+0x18], 1
     V86FAULT "v86 IOPL=0 IN denied port -> #GP(0)", v86_in, 0
 
+    GROUP 0x64, "VME"
     ; ---- VME ----
     mov eax, 1
     cpuid
