@@ -27,6 +27,8 @@ test_main:
     call df_tests
     GROUP 0x49, "ac_tests"
     call ac_tests
+    GROUP 0x4A, "flags_in_frames"
+    call flags_in_frames
     ret
 
 ; record the EIP of each exception into TRAPBUF
@@ -479,3 +481,79 @@ r3_ac:
     and dword [esp], ~0x40000
     popfd
     int VEC_RING0
+
+; ----------------------------------------------------------------------------
+; EFLAGS pushed by exception / INT delivery must reflect the instruction right
+; before (no flag-reading instruction in between, so an emulator with lazy
+; flags has to materialise them during delivery)
+%macro FRAMEFLAGS 3     ; name, {insn}, expected & mask
+    TRY %%rec
+    mov eax, 1
+    cmp eax, 1
+    %2
+    ud2
+%%rec:
+    ENDTRY
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK %1, eax, %3
+%endmacro
+flags_in_frames:
+    FRAMEFLAGS "#UD frame EFLAGS after CMP 1,2", {cmp eax, 2}, 0x95
+    FRAMEFLAGS "#UD frame EFLAGS after ADD 1+7FFFFFFF", {add eax, 0x7FFFFFFF}, 0x894
+    FRAMEFLAGS "#UD frame EFLAGS after CMP 1,1; STC", {stc}, 0x45
+    ; #GP after NEG 0: CF=0 ZF=1 PF=1
+    TRY .r0
+    mov eax, 1
+    cmp eax, 2
+    mov eax, 0
+    neg eax
+    mov dx, 0x800
+    mov es, dx                  ; #GP(0800h): beyond the GDT limit
+.r0:
+    ENDTRY
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK "#GP frame EFLAGS after NEG 0", eax, 0x44
+    ; INC keeps CF: STC, then INC -1 -> CF=1 ZF=1 PF=1 AF=1
+    TRY .r1
+    stc
+    mov eax, -1
+    inc eax
+    ud2
+.r1:
+    ENDTRY
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK "#UD frame EFLAGS after STC; INC FFFFFFFF (CF kept)", eax, 0x55
+    ; INT3 (trap) after SUB
+    IRETMODE 0
+    mov eax, 5
+    sub eax, 7                  ; -2: CF SF AF, PF(FE: 7 ones -> odd -> 0)
+    int3
+    ENDIRET
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK "INT3 frame EFLAGS after SUB 5-7", eax, 0x91
+    ; INTO after SHL (OF=1 CF=1 ZF=1 PF=1)
+    IRETMODE 0
+    mov eax, 0x80000000
+    shl eax, 1
+    into
+    ENDIRET
+    CHK "INTO taken after SHL 80000000,1 (OF=1)", [exc_vec], 4
+    mov eax, [exc_eflags]
+    and eax, 0x8C5
+    CHK "INTO frame EFLAGS after SHL", eax, 0x845
+    ; INT n (software) after TEST
+    IDTGATE 0x41, SEL_CODE32, exc_stub_3, 0x8E   ; any catcher stub
+    IRETMODE 0
+    mov eax, 0x80
+    test al, al                 ; SF=1, PF=0 (one bit), ZF=0, CF=OF=0
+    int 0x41
+    ENDIRET
+    IDTRESTORE 0x41
+    mov eax, [exc_eflags]
+    and eax, 0x8C5
+    CHK "INT 41 frame EFLAGS after TEST 80h", eax, 0x80
+    ret

@@ -278,6 +278,8 @@ test_main:
     call init_tss
     IDTGATE 0x40, S_TSSC, 0, 0x85
     mov dword [tv], 0
+    mov eax, 1
+    cmp eax, 2                          ; CF SF AF PF, saved by the switch
     int 0x40
 .after_int:
     CHK "INT task gate: task C ran", [tv+0x00], 1
@@ -286,6 +288,9 @@ test_main:
     CHK "INT task gate: back link", [tv+0x0C], SEL_TSS0
     CHK "INT task gate: no error code/frame on new stack", [tv+0x10], 0x7C00
     CHK "INT task gate: saved EIP = next insn", [tv+0x18], .after_int
+    mov eax, [tv+0x1C]
+    and eax, 0x8D5
+    CHK "INT task gate: saved EFLAGS after CMP 1,2", eax, 0x95
     IDTRESTORE 0x40
 
     ; ---------------- #GP through task gate ----------------
@@ -441,6 +446,8 @@ taskC:
     mov [tv+0x10], esp
     mov eax, [TSS0+0x20]
     mov [tv+0x18], eax
+    mov eax, [TSS0+0x24]
+    mov [tv+0x1C], eax
     clts
     iret
 
