@@ -23,6 +23,9 @@ S_EXPDOWN   equ 0x98        ; data RW expand-down, base 100000, limit FFF, B=1
 S_STK       equ 0xA0        ; data RW base 0 limit 8FFFF (stack segment)
 S_CONF3     equ 0xA8        ; code conforming DPL3
 S_INTGATE   equ 0xB0        ; an interrupt-gate type descriptor in the GDT
+S_LDT       equ 0xB8        ; LDT descriptor: base LDTMEM, 3 entries
+S_ACC       equ 0xC0        ; data descriptor with the accessed bit clear
+LDTMEM      equ 0x6000
 
 VEC_INT3GATE equ 0x31       ; DPL3 interrupt gate
 VEC_INT0GATE equ 0x32       ; DPL0 interrupt gate
@@ -59,7 +62,9 @@ test_main:
     call cs_tests
     GROUP 0x25, "limit_tests"
     call limit_tests
-    GROUP 0x26, "ring3_tests"
+    GROUP 0x26, "ldt_tr_tests"
+    call ldt_tr_tests
+    GROUP 0x27, "ring3_tests"
     call ring3_tests
     ret
 
@@ -477,4 +482,53 @@ r3_fault_frame:
     push eax
 .insn:
     hlt
+    int VEC_RING0
+
+; -----------------------------------------------------------------------------
+ldt_tr_tests:
+    SETDESC S_LDT, LDTMEM, 0x17, 0x82, 0
+    SETDESC S_ACC, 0, 0xFFFFF, 0x92, 0xC
+    mov dword [LDTMEM+0], 0
+    mov dword [LDTMEM+4], 0
+    mov dword [LDTMEM+8], 0x0000FFFF            ; 0Ch: data RW flat, A=0
+    mov dword [LDTMEM+12], 0x00CF9200
+    mov dword [LDTMEM+16], 0x0000FFFF           ; 14h: execute-only code
+    mov dword [LDTMEM+20], 0x00CF9800
+    ; accessed bit is set in the descriptor when a segment register is loaded
+    mov ax, S_ACC
+    mov es, ax
+    movzx eax, byte [GDT_BASE+S_ACC+5]
+    CHK "segment load sets the accessed bit (GDT)", eax, 0x93
+    mov ax, SEL_DATA32
+    mov es, ax
+    EXPECT "LLDT LDT descriptor", -1, 0, {mov ax, S_LDT}, {lldt ax}
+    xor eax, eax
+    sldt ax
+    CHK "SLDT after LLDT", eax, S_LDT
+    EXPECT "ES <- LDT selector 0Ch", -1, 0, {mov ax, 0x0C}, {mov es, ax}, {mov eax, [es:tvar]}, {mov ax, SEL_DATA32}, {mov es, ax}
+    movzx eax, byte [LDTMEM+13]
+    CHK "segment load sets the accessed bit (LDT)", eax, 0x93
+    mov ax, 0x0C
+    lar ecx, ax
+    setz bl
+    movzx ebx, bl
+    CHK "LAR LDT selector: ZF=1", ebx, 1
+    EXPECT "ES <- beyond LDT limit -> #GP(sel)", 13, 0x1C, {mov ax, 0x1C}, {mov es, ax}
+    EXPECT "ES <- LDT execute-only code -> #GP(sel)", 13, 0x14, {mov ax, 0x14}, {mov es, ax}
+    EXPECT "LLDT with TSS selector -> #GP(sel)", 13, SEL_TSS0, {mov ax, SEL_TSS0}, {lldt ax}
+    EXPECT "LLDT with data selector -> #GP(sel)", 13, SEL_DATA32, {mov ax, SEL_DATA32}, {lldt ax}
+    EXPECT "LLDT null", -1, 0, {xor eax, eax}, {lldt ax}
+    EXPECT "ES <- LDT selector with null LDTR -> #GP(sel)", 13, 0x0C, {mov ax, 0x0C}, {mov es, ax}
+    EXPECT "LTR with data selector -> #GP(sel)", 13, SEL_DATA32, {mov ax, SEL_DATA32}, {ltr ax}
+    EXPECT "LTR with busy TSS -> #GP(sel)", 13, SEL_TSS0, {mov ax, SEL_TSS0}, {ltr ax}
+    R3EXPECT "LLDT at CPL3 -> #GP(0)", 13, 0, r3_lldt
+    R3EXPECT "LTR at CPL3 -> #GP(0)", 13, 0, r3_ltr
+    ret
+r3_lldt:
+    xor eax, eax
+    lldt ax
+    int VEC_RING0
+r3_ltr:
+    mov ax, SEL_TSS0
+    ltr ax
     int VEC_RING0

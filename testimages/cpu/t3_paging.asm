@@ -141,6 +141,20 @@ test_main:
     EXPECT "#PF instruction fetch not-present", 14, 0, {call LT+0x1800}
     CHK "#PF instruction fetch: CR2", [exc_cr2], LT+0x1800
     CHK "#PF instruction fetch: pushed EIP", [exc_eip], LT+0x1800
+    ; accesses that straddle into the not-present page 1
+    mov dword [LT+0xFF0], 0x11111111
+    mov dword [LT+0xFF4], 0x22222222
+    mov dword [LT+0xFF8], 0x33333333
+    mov dword [LT+0xFFC], 0x44444444
+    EXPECT "#PF dword write straddling into not-present page", 14, 2, {mov dword [LT+0xFFE], 0x55667788}
+    CHK "#PF straddling write: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    EXPECT "#PF dword read straddling into not-present page", 14, 0, {mov eax, [LT+0xFFD]}
+    CHK "#PF straddling read: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    ; instruction whose last bytes lie in the not-present page
+    mov byte [LT+0xFFD], 0xB8           ; mov eax, imm32 (bytes FFD-1001)
+    EXPECT "#PF instruction fetch straddling pages", 14, 0, {call LT+0xFFD}
+    CHK "#PF straddling fetch: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    CHK "#PF straddling fetch: EIP = instruction start", [exc_eip], LT+0xFFD
     EXPECT "sup read of user read-only page ok", -1, 0, {mov eax, [LT+0x2000]}
     EXPECT "sup read of sup page ok", -1, 0, {mov eax, [LT+0x3000]}
     ; CR0.WP
