@@ -155,6 +155,28 @@ test_main:
     EXPECT "#PF instruction fetch straddling pages", 14, 0, {call LT+0xFFD}
     CHK "#PF straddling fetch: CR2 = start of the missing page", [exc_cr2], LT+0x1000
     CHK "#PF straddling fetch: EIP = instruction start", [exc_eip], LT+0xFFD
+    ; REP MOVSD faulting in the middle: the registers show the progress and
+    ; EIP points at the (prefixed) instruction so it can be restarted
+    mov dword [tvar+0x60], 0xD0D0D0D0
+    mov dword [tvar+0x64], 0xD1D1D1D1
+    mov dword [tvar+0x68], 0xD2D2D2D2
+    mov dword [tvar+0x6C], 0xD3D3D3D3
+    TRY .movs_rec
+    cld
+    mov esi, tvar+0x60
+    mov edi, LT+0xFF8
+    mov ecx, 4
+.movs_insn:
+    rep movsd
+.movs_rec:
+    ENDTRY
+    CHK "REP MOVSD #PF: vector", [exc_vec], 14
+    CHK "REP MOVSD #PF: EIP = REP prefix", [exc_eip], .movs_insn
+    CHK "REP MOVSD #PF: CR2", [exc_cr2], LT+0x1000
+    CHK "REP MOVSD #PF: ECX = remaining", ecx, 2
+    CHK "REP MOVSD #PF: ESI advanced by 2", esi, tvar+0x68
+    CHK "REP MOVSD #PF: EDI advanced by 2", edi, LT+0x1000
+    CHK "REP MOVSD #PF: first dwords copied", [LT+0xFFC], 0xD1D1D1D1
     EXPECT "sup read of user read-only page ok", -1, 0, {mov eax, [LT+0x2000]}
     EXPECT "sup read of sup page ok", -1, 0, {mov eax, [LT+0x3000]}
     ; CR0.WP

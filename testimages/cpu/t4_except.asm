@@ -120,6 +120,19 @@ ud_tests:
     ENDTRY
     CHK "#UD UD2: vector", [exc_vec], 6
     CHK "#UD is a fault: EIP = UD2", [exc_eip], .i1
+    TRY .r2
+.i2: db 0x66, 0x2E, 0x0F, 0x0B          ; o16 cs: ud2
+.r2:
+    ENDTRY
+    CHK "#UD with prefixes: EIP = first prefix", [exc_eip], .i2
+    TRY .r3
+    mov dx, 0x800
+.i3: db 0x66, 0x3E                      ; o16 ds: prefixes
+    mov es, dx                          ; #GP(800h)
+.r3:
+    ENDTRY
+    CHK "#GP with prefixes: vector", [exc_vec], 13
+    CHK "#GP with prefixes: EIP = first prefix", [exc_eip], .i3
     EXPECT "#UD LOCK NOP", 6, 0, {db 0xF0, 0x90}
     EXPECT "#UD LOCK ADD reg,reg", 6, 0, {db 0xF0, 0x01, 0xD8}
     ; QEMU 7.2 TCG ignores LOCK on MOV
