@@ -31,6 +31,26 @@ public final class Machine {
         ports.register(post, ports: 0x80...0x80)
     }
 
+    /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
+    public struct E820Entry: Equatable {
+        public var base: UInt64
+        public var length: UInt64
+        /// 1 usable RAM, 2 reserved.
+        public var type: UInt32
+    }
+
+    /// The physical memory map as the firmware reports it: conventional
+    /// memory below the EBDA, the legacy hole, extended memory above 1 MiB.
+    public var e820Map: [E820Entry] {
+        [
+            E820Entry(base: 0, length: 0x9_FC00, type: 1),
+            E820Entry(base: 0x9_FC00, length: 0x400, type: 2),
+            E820Entry(base: 0xE_0000, length: 0x2_0000, type: 2),
+            E820Entry(base: 0x10_0000, length: UInt64(memory.ramSize) - 0x10_0000, type: 1),
+            E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: 2),
+        ]
+    }
+
     /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at
     /// 0xFFFFFFFF; the CPU starts at its reset vector F000:FFF0.
     public func loadFirmware(_ image: [UInt8]) throws {

@@ -114,3 +114,12 @@ extension CPU {
         }
     }
 }
+
+extension CPU {
+    /// Sets GDTR and IDTR directly (boot loaders that start the CPU in
+    /// protected mode, and capsule restore).
+    public func loadDescriptorTables(gdtBase: UInt32, gdtLimit: UInt32, idtBase: UInt32, idtLimit: UInt32) {
+        gdtrBase = gdtBase; gdtrLimit = gdtLimit
+        idtrBase = idtBase; idtrLimit = idtLimit
+    }
+}
