@@ -30,10 +30,12 @@
 #define DATA_BASE16 0x0000EF00u  /* reachable with 16-bit (67h) addresses */
 #define DATA_BASE32 0x00300F00u  /* fallback when low memory can't be mapped */
 #define DATA_SIZE   512u
-#define STACK_TOP   0x00400000u
+/* The stack window straddles the page boundary at 0x00400000 as well. */
+#define STACK_TOP   0x00400080u
 #define STACK_SIZE  256u
 #define STACK_BASE  (STACK_TOP - STACK_SIZE)
-#define STACK_PAGE  (STACK_TOP - 4096u)
+#define STACK_PAGE  0x003FF000u
+#define STACK_PAGES 8192u
 #define DATA_PAGES  8192u        /* two pages hold the data window */
 #define GUARD_BYTE  0xA5
 #define CODE_FILL   0xCC
@@ -1455,7 +1457,7 @@ static void *map_fixed(uint32_t addr, uint32_t size, int prot) {
 
 static void setup_native(void) {
     code_page = map_fixed(CODE_BASE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
-    stack_page = map_fixed(STACK_PAGE, 4096, PROT_READ | PROT_WRITE);
+    stack_page = map_fixed(STACK_PAGE, STACK_PAGES, PROT_READ | PROT_WRITE);
     data_page = map_fixed(DATA_BASE16 & ~0xFFFu, DATA_PAGES, PROT_READ | PROT_WRITE);
     if (!data_page) {
         fprintf(stderr, "cpudiff-gen: cannot map the data window at 0x%x (vm.mmap_min_addr is too high?);\n"
@@ -1489,24 +1491,30 @@ typedef struct {
     int sig;
 } Result;
 
+static uint8_t guard_pattern[8192];
+
+/* the bytes of the pages around a window still hold the guard pattern */
 static int guard_ok(const uint8_t *page, uint32_t total, uint32_t off, uint32_t size) {
-    for (uint32_t i = 0; i < total; i++) {
-        if (i == off) { i += size - 1; continue; }
-        if (page[i] != GUARD_BYTE) return 0;
-    }
-    return 1;
+    return memcmp(page, guard_pattern, off) == 0 &&
+           memcmp(page + off + size, guard_pattern, total - off - size) == 0;
 }
 
+static int pages_dirty = 1;
+
 static void run_native(Gen *g, Result *res) {
-    uint32_t doff = DATA_BASE & 0xFFF, soff = STACK_BASE & 0xFFF;
+    uint32_t doff = DATA_BASE & 0xFFF, soff = STACK_BASE - STACK_PAGE;
     memset(code_page, CODE_FILL, CODE_MAX + 64);
     memcpy(code_page, g->code, g->len);
     code_page[g->len] = 0xE9;
     int32_t rel = (int32_t)((uint32_t)(uintptr_t)&cd_exit - (CODE_BASE + g->len + 5));
     memcpy(&code_page[g->len + 1], &rel, 4);
-    memset(data_page, GUARD_BYTE, DATA_PAGES);
+    if (pages_dirty) {
+        memset(guard_pattern, GUARD_BYTE, sizeof guard_pattern);
+        memset(data_page, GUARD_BYTE, DATA_PAGES);
+        memset(stack_page, GUARD_BYTE, STACK_PAGES);
+        pages_dirty = 0;
+    }
     memcpy(data_page + doff, g->data, DATA_SIZE);
-    memset(stack_page, GUARD_BYTE, 4096);
     memcpy(stack_page + soff, g->stack, STACK_SIZE);
     memcpy(cd_in_regs, g->regs, sizeof cd_in_regs);
     cd_in_flags = g->flags;
@@ -1520,10 +1528,10 @@ static void run_native(Gen *g, Result *res) {
     res->vector = 0xFF;
     if (got_sig == SIGFPE) res->vector = 0;
     else if (got_sig == SIGILL) res->vector = 6;
-    else if (got_sig) { res->discard = 1; return; }
-    if (!guard_ok(data_page, DATA_PAGES, doff, DATA_SIZE) || !guard_ok(stack_page, 4096, soff, STACK_SIZE) ||
-        memcmp(code_page, g->code, g->len) != 0) { res->discard = 2; return; }
-    for (uint32_t i = g->len + 5; i < CODE_MAX + 64; i++) if (code_page[i] != CODE_FILL) { res->discard = 2; return; }
+    else if (got_sig) { res->discard = 1; pages_dirty = 1; return; }
+    if (!guard_ok(data_page, DATA_PAGES, doff, DATA_SIZE) || !guard_ok(stack_page, STACK_PAGES, soff, STACK_SIZE) ||
+        memcmp(code_page, g->code, g->len) != 0) { res->discard = 2; pages_dirty = 1; return; }
+    for (uint32_t i = g->len + 5; i < CODE_MAX + 64; i++) if (code_page[i] != CODE_FILL) { res->discard = 2; pages_dirty = 1; return; }
     if (res->vector == 0xFF) {
         memcpy(res->regs, cd_out_regs, sizeof res->regs);
         res->flags = cd_out_flags;
