@@ -14,6 +14,7 @@ public final class Machine {
     public let com1: Uart16550
     public let com2: Uart16550
     public let post: PostCodePort
+    public let scheduler: EventScheduler
 
     public init(memorySize: Int) throws {
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
@@ -26,6 +27,8 @@ public final class Machine {
         com1 = Uart16550(base: 0x3F8)
         com2 = Uart16550(base: 0x2F8)
         post = PostCodePort()
+        let cpuRef = cpu
+        scheduler = EventScheduler(instructions: { cpuRef.instructionCount })
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
         ports.register(post, ports: 0x80...0x80)
@@ -61,4 +64,56 @@ public final class Machine {
         memory.mapROM(image, at: UInt32(truncatingIfNeeded: 0x1_0000_0000 - image.count))
         cpu.reset()
     }
+
+    /// Why `run` returned.
+    public enum StopReason: Equatable {
+        case instructionLimit
+        /// HLT with interrupts disabled: nothing can wake the CPU.
+        case haltedWithInterruptsDisabled
+        /// HLT with interrupts enabled but no event pending that could wake it.
+        case haltedForever
+        /// Triple fault (the board does not reset on its own here).
+        case shutdown
+        case breakpoint
+        case watchpoint(UInt32)
+        /// The host asked to stop (signal, console escape).
+        case stopRequested
+    }
+
+    /// Runs the machine for up to `limit` instructions: the CPU in slices
+    /// that end at the next timer event, due events fired between slices,
+    /// and virtual time skipped forward while the CPU halts.
+    public func run(instructions limit: UInt64) -> StopReason {
+        let start = cpu.instructionCount
+        while true {
+            let done = cpu.instructionCount &- start
+            if done >= limit { return .instructionLimit }
+            scheduler.runDue()
+            var slice = limit - done
+            if let due = scheduler.nextDue {
+                let now = scheduler.now
+                slice = min(slice, due > now ? due - now : 1)
+            }
+            slice = min(slice, Machine.maxSlice)
+            switch cpu.run(maxInstructions: Int(slice)) {
+            case .instructionLimit, .reachedEIP, .exception:
+                continue
+            case .halted:
+                if cpu.eflags & EFlags.if == 0 { return .haltedWithInterruptsDisabled }
+                let before = scheduler.now
+                if !scheduler.skipToNextEvent() { return .haltedForever }
+                cpu.addIdleTime(scheduler.now &- before)
+            case .shutdown:
+                return .shutdown
+            case .breakpoint:
+                if cpu.stopRequestedByHost { return .stopRequested }
+                return .breakpoint
+            case .watchpoint(let a):
+                return .watchpoint(a)
+            }
+        }
+    }
+
+    /// Longest CPU slice between checks for host input and stop requests.
+    public static let maxSlice: UInt64 = 1 << 20
 }

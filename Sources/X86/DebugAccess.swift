@@ -123,3 +123,15 @@ extension CPU {
         idtrBase = idtBase; idtrLimit = idtLimit
     }
 }
+
+extension CPU {
+    /// Virtual time that passed while halted still advances the TSC.
+    public func addIdleTime(_ ticks: UInt64) { tscOffset &+= ticks &* tscPerInstruction }
+
+    /// Asks `run` to return at the next instruction boundary (from a signal
+    /// handler's flag, a console escape, a debugger's Ctrl-C).
+    public func requestStop() {
+        stopRequested = true
+        stopRequestedByHost = true
+    }
+}
