@@ -25,6 +25,8 @@ S_CONF3     equ 0xA8        ; code conforming DPL3
 S_INTGATE   equ 0xB0        ; an interrupt-gate type descriptor in the GDT
 S_LDT       equ 0xB8        ; LDT descriptor: base LDTMEM, 3 entries
 S_ACC       equ 0xC0        ; data descriptor with the accessed bit clear
+S_GATENP    equ 0xC8        ; call gate DPL3, not present
+S_GATENPC   equ 0xD0        ; call gate DPL3 -> not-present code segment
 LDTMEM      equ 0x6000
 
 VEC_INT3GATE equ 0x31       ; DPL3 interrupt gate
@@ -47,6 +49,8 @@ test_main:
     SETDESC S_STK,     0, 0x8FFFF, 0x92, 0x4
     SETDESC S_CONF3,   0, 0xFFFFF, 0xFE, 0xC
     SETGATE GDT_BASE, S_INTGATE/8, SEL_CODE32, gate_target, 0x8E, 0
+    SETGATE GDT_BASE, S_GATENP/8, SEL_CODE32, gate_target, 0x6C, 0
+    SETGATE GDT_BASE, S_GATENPC/8, S_NPCODE, 0, 0xEC, 0
     IDTGATE VEC_INT3GATE, SEL_CODE32, int31_handler, 0xEE
     IDTGATE VEC_INT0GATE, SEL_CODE32, int31_handler, 0x8E
     IDTGATE 0x33, SEL_CODE32, ring3_back1, 0xEE
@@ -323,9 +327,17 @@ ring3_tests:
     R3EXPECT "ring 3 CALL FAR DPL0 non-conforming -> #GP(sel)", 13, S_NCONF0, r3_nconf
     R3EXPECT "ring 3 DS <- DPL0 data -> #GP(sel)", 13, S_DATA0, r3_lds0
     R3EXPECT "ring 3 RETF to ring 0 -> #GP(sel)", 13, SEL_CODE32, r3_retf0
+    R3EXPECT "ring 3 CALL not-present call gate -> #NP(gate)", 11, S_GATENP, r3_gatenp
+    R3EXPECT "ring 3 CALL gate to not-present code -> #NP(code)", 11, S_NPCODE, r3_gatenpc
+    R3EXPECT "ring 3 JMP via call gate to DPL0 code -> #GP(code)", 13, SEL_CODE32, r3_jmpgate
     R3EXPECT "ring 3 HLT -> #GP(0)", 13, 0, r3_hlt
     R3EXPECT "ring 3 MOV CR0 -> #GP(0)", 13, 0, r3_movcr
     R3EXPECT "ring 3 LGDT -> #GP(0)", 13, 0, r3_lgdt
+    ; IRET to ring 3 with a bad stack selector
+    EXPECT "IRET to ring 3 with SS DPL0 -> #GP(SS)", 13, SEL_DATA32, {push dword SEL_DATA32}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_CODE3}, {push dword 0}, {iret}
+    EXPECT "IRET to ring 3 with SS.RPL 0 -> #GP(SS)", 13, SEL_DATA3 & 0xFFFC, {push dword SEL_DATA3 & 0xFFFC}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_CODE3}, {push dword 0}, {iret}
+    EXPECT "IRET with CS = data segment -> #GP(CS)", 13, SEL_DATA3 & 0xFFFC, {push dword SEL_DATA3}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_DATA3}, {push dword 0}, {iret}
+    EXPECT "RETF to ring 3 with SS DPL0 -> #GP(SS)", 13, SEL_DATA32, {push dword SEL_DATA32}, {push dword STACK3}, {push dword SEL_CODE3}, {push dword 0}, {retf}
     TRY .r3rec
     mov eax, r3_fault_frame
     call call_ring3
@@ -468,6 +480,15 @@ r3_retf0:
     push dword SEL_CODE32
     push dword r3_retf0
     retf
+r3_gatenp:
+    call S_GATENP|3:0
+    int VEC_RING0
+r3_gatenpc:
+    call S_GATENPC|3:0
+    int VEC_RING0
+r3_jmpgate:
+    jmp S_GATE3|3:0
+    int VEC_RING0
 r3_hlt:
     hlt
     int VEC_RING0

@@ -45,6 +45,8 @@ rec_hook:
     jne .r
     mov eax, [exc_eflags]
     mov [TRAPBUF+0x84], eax         ; EFLAGS pushed by the first trap
+    mov eax, [exc_dr6]
+    mov [TRAPBUF+0xA0], eax         ; DR6 at the first trap
 .r: ret
 
 ; ----------------------------------------------------------------------------
@@ -342,6 +344,68 @@ drx_tests:
     xor eax, eax
     mov dr7, eax
 
+    ; data breakpoint hit inside REP MOVSB: trap after that iteration, EIP
+    ; still at the REP instruction, ECX/EDI show the progress
+    mov dword [exc_hook], regs_hook
+    mov dword [tvar+0x30], 0x44332211
+    mov dword [tvar+0x38], 0
+    xor eax, eax
+    mov dr6, eax
+    mov eax, tvar+0x3A
+    mov dr1, eax
+    mov eax, 0x00100004         ; L1, RW1=01 (write), LEN1=00 (byte)
+    mov dr7, eax
+    IRETMODE 0
+    cld
+    mov esi, tvar+0x30
+    mov edi, tvar+0x38
+    mov ecx, 4
+.rep1: rep movsb
+    ENDIRET
+    mov [tvar+0x50], ecx
+    xor eax, eax
+    mov dr7, eax
+    mov dword [exc_hook], 0
+    CHK "REP MOVSB write breakpoint: one #DB", [exc_count], 1
+    CHK "REP MOVSB write breakpoint: EIP = REP insn", [exc_eip], .rep1
+    CHK "REP MOVSB write breakpoint: ECX at trap", [TRAPBUF+0x90], 1
+    CHK "REP MOVSB write breakpoint: EDI at trap", [TRAPBUF+0x94], tvar+0x3B
+    CHK "REP MOVSB write breakpoint: completes after IRET", [tvar+0x50], 0
+    CHK "REP MOVSB write breakpoint: data copied", [tvar+0x38], 0x44332211
+    mov eax, [exc_dr6]
+    and eax, 0xF
+    CHK "REP MOVSB write breakpoint: DR6.B1", eax, 2
+
+    ; single-step and data breakpoint on the same instruction: one #DB
+    ; reporting both BS and B1
+    xor eax, eax
+    mov dr6, eax
+    mov eax, tvar+0x40
+    mov dr1, eax
+    mov eax, 0x00D00004         ; L1, RW1=01, LEN1=11
+    mov dr7, eax
+    mov dword [exc_hook], rec_hook
+    IRETMODE 0
+    pushfd
+    or dword [esp], 0x100
+    popfd
+.ss1: mov dword [tvar+0x40], 1
+.ss2: pushfd
+    and dword [esp], ~0x100
+    popfd
+    ENDIRET
+    mov dword [exc_hook], 0
+    xor eax, eax
+    mov dr7, eax
+    ; QEMU 7.2 TCG takes a second, nested #DB on the handler's first
+    ; instruction instead of reporting both conditions in one #DB
+    CHKQ "TF + write breakpoint: first #DB after the write", [TRAPBUF+0], .ss2
+    mov eax, [TRAPBUF+0xA0]
+    and eax, 0x400F
+    CHK "TF + write breakpoint: DR6 = BS|B1 in one #DB", eax, 0x4002
+    xor eax, eax
+    mov dr6, eax
+
     ; DR7.GD: MOV DRx faults with DR6.BD
     xor eax, eax
     mov dr6, eax
@@ -360,6 +424,11 @@ drx_tests:
     xor eax, eax
     mov dr7, eax
     mov dr6, eax
+    ret
+
+regs_hook:                      ; ECX/EDI of the interrupted code (unchanged so far)
+    mov [TRAPBUF+0x90], ecx
+    mov [TRAPBUF+0x94], edi
     ret
 
 set_rf_hook:
