@@ -209,6 +209,14 @@ test_main:
     CHK "#PF user write of sup page: CR2", [exc_cr2], LT+0x3060
     R3EXPECT "#PF user write of read-only user page", 14, 7, r3_write_ro
     CHK "#PF user write of read-only user page: CR2", [exc_cr2], LT+0x2070
+    ; user stack in a not-present page: PUSH / CALL fault with ESP unchanged
+    R3EXPECT "#PF user PUSH into not-present stack page", 14, 6, r3_push_np
+    CHK "#PF user PUSH: CR2", [exc_cr2], LT+0x1FFC
+    CHK "#PF user PUSH: ESP unchanged", [exc_esp3], LT+0x2000
+    CHK "#PF user PUSH: EIP = PUSH", [exc_eip], r3_push_np.insn
+    R3EXPECT "#PF user CALL with not-present stack page", 14, 6, r3_call_np
+    CHK "#PF user CALL: ESP unchanged", [exc_esp3], LT+0x2000
+    CHK "#PF user CALL: EIP = CALL", [exc_eip], r3_call_np.insn
     R3EXPECT "user read of read-only user page ok", -1, 0, r3_read_ro
     R3EXPECT "user write of RW user page ok", -1, 0, r3_write_rw
     ; supervisor PDE with user PTE -> still supervisor-only
@@ -312,6 +320,16 @@ r3_write_sup:
     int VEC_RING0
 r3_write_ro:
     mov dword [LT+0x2070], 1
+    int VEC_RING0
+r3_push_np:
+    mov esp, LT+0x2000          ; page 1 (below it) is not present
+.insn:
+    push eax
+    int VEC_RING0
+r3_call_np:
+    mov esp, LT+0x2000
+.insn:
+    call r3_read_ro
     int VEC_RING0
 r3_read_ro:
     mov eax, [LT+0x2080]
