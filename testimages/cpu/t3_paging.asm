@@ -126,6 +126,24 @@ test_main:
     CHK "4M page: write lands at phys 7FFFFC", [0x7FFFFC], 0x55667788
 
     GROUP 0x32, "supervisor #PF, CR0.WP"
+    ; --- with CR4.PSE=0 the PS bit is ignored: the PDE points to a table ---
+    mov dword [0x400000 + 5*4], (PHYS+0x5000)|PG_P|PG_W|PG_U
+    mov eax, cr4
+    and eax, ~0x10
+    mov cr4, eax
+    mov eax, cr3
+    mov cr3, eax
+    mov eax, [L4M+0x5000]
+    mov ebx, cr4
+    or ebx, 0x10
+    mov cr4, ebx
+    mov ebx, cr3
+    mov cr3, ebx
+    CHK "CR4.PSE=0: PDE.PS ignored, PDE points to a page table", eax, 0xA5A5A5A5
+    mov dword [0x405000], 0x45454545
+    mov eax, [L4M+0x5000]
+    CHK "CR4.PSE=1 again: same PDE maps a 4M page", eax, 0x45454545
+
     ; --- supervisor #PF error codes ---
     EXPECT "#PF sup read not-present", 14, 0, {mov eax, [LT+0x1010]}
     CHK "#PF sup read not-present: CR2", [exc_cr2], LT+0x1010
