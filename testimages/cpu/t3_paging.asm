@@ -207,6 +207,13 @@ test_main:
     CHK "WP=1: CR2", [exc_cr2], LT+0x4010
     EXPECT "WP=1: sup write to read-only user page", 14, 3, {mov dword [LT+0x2010], 1}
     CHK "WP=1: nothing written", [PHYS+0x1010], 0
+    ; CMPXCHG always performs a write cycle, even when the compare fails
+    mov dword [PHYS+0x3020], 0x77
+    EXPECT "WP=1: CMPXCHG (compare fails) on read-only page", 14, 3, {mov eax, 0}, {mov ecx, 1}, {cmpxchg [LT+0x4020], ecx}
+    EXPECT "WP=1: CMPXCHG8B (compare fails) on read-only page", 14, 3, {xor eax, eax}, {xor edx, edx}, {cmpxchg8b [LT+0x4020]}
+    EXPECT "WP=1: read-modify-write ADD on read-only page", 14, 3, {add dword [LT+0x4020], 0}
+    CHK "WP=1: read-only page unchanged", [PHYS+0x3020], 0x77
+    EXPECT "WP=1: plain read of read-only page ok", -1, 0, {mov eax, [LT+0x4020]}
     mov eax, cr0
     and eax, ~0x10000
     mov cr0, eax
@@ -237,6 +244,15 @@ test_main:
     CHK "#PF user CALL: EIP = CALL", [exc_eip], r3_call_np.insn
     R3EXPECT "user read of read-only user page ok", -1, 0, r3_read_ro
     R3EXPECT "user write of RW user page ok", -1, 0, r3_write_rw
+    ; read-only PDE with a writable PTE -> read-only for user mode
+    and dword [PD+4*4], ~PG_W
+    mov eax, cr3
+    mov cr3, eax
+    R3EXPECT "#PF user write, PDE R/W=0 PTE R/W=1", 14, 7, r3_write_rw
+    R3EXPECT "user read, PDE R/W=0 PTE R/W=1 ok", -1, 0, r3_read_rw
+    or dword [PD+4*4], PG_W
+    mov eax, cr3
+    mov cr3, eax
     ; supervisor PDE with user PTE -> still supervisor-only
     and dword [PD+4*4], ~PG_U
     mov eax, cr3
