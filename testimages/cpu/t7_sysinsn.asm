@@ -112,10 +112,12 @@ cpuid_tests:
     FEAT "CMOV", 15
     ; a leaf above the maximum returns the highest basic leaf (SDM CPUID)
     mov eax, [tv+0x0C]
+    xor ecx, ecx                ; sub-leaf 0 (leaf 4 has sub-leaves)
     cpuid
     mov [tv+0x60], eax
     mov [tv+0x64], ebx
     mov eax, 0x7FFFFFF0
+    xor ecx, ecx
     cpuid
     CHK "CPUID leaf above max (7FFFFFF0) = highest basic leaf: EAX", eax, [tv+0x60]
     CHK "CPUID leaf above max (7FFFFFF0) = highest basic leaf: EBX", ebx, [tv+0x64]
