@@ -174,6 +174,25 @@ lar_lsl_tests:
     VCHK verr, SEL_TSS0, 0
     VCHK verr, 0x800, 0
 
+    ; 16-bit LAR/LSL, LDT descriptor
+    mov ax, S_RODATA
+    mov ecx, 0xFFFFFFFF
+    lar cx, ax
+    CHK "LAR r16: low word rights, upper half kept", ecx, 0xFFFF9000
+    mov ax, S_RWSMALL
+    mov ecx, 0xFFFFFFFF
+    lsl cx, ax
+    CHK "LSL r16: low word limit, upper half kept", ecx, 0xFFFF0FFF
+    SETDESC S_LDT, LDTMEM, 0x17, 0x82, 0
+    mov ax, S_LDT
+    lar ecx, ax
+    setz bl
+    movzx ebx, bl
+    CHK "LAR LDT descriptor: ZF=1", ebx, 1
+    mov ax, S_LDT
+    lsl ecx, ax
+    CHK "LSL LDT descriptor: limit", ecx, 0x17
+
     ; ARPL
     mov ax, 0x0008
     mov bx, 0x002B
@@ -350,6 +369,14 @@ ring3_tests:
     CHK "INT via DPL3 gate: IRET back to ring 3", [r3v+0x60], SEL_CODE3
 
     ; --- faults raised in ring 3 ---
+    ; without UMIP (not on P6) the store-table instructions work at CPL3
+    R3EXPECT "ring 3 SGDT/SIDT/SLDT/STR/SMSW allowed", -1, 0, r3_stores
+    mov eax, r3_verr_conf
+    call call_ring3
+    CHK "ring 3 VERR conforming DPL0 code: ZF=1", [r3v+0x08], 1
+    CHK "ring 3 VERR DPL0 data: ZF=0", [r3v+0x0C], 0
+    CHK "ring 3 LAR DPL0 data: ZF=0", [r3v+0x10], 0
+    CHK "ring 3 LAR conforming DPL0 code: ZF=1", [r3v+0x14], 1
     R3EXPECT "ring 3 INT via DPL0 gate -> #GP(vec*8+2)", 13, VEC_INT0GATE*8+2, r3_int32
     R3EXPECT "ring 3 call gate DPL0 -> #GP(sel)", 13, S_GATE0, r3_gate0
     R3EXPECT "ring 3 CALL FAR DPL0 non-conforming -> #GP(sel)", 13, S_NCONF0, r3_nconf
@@ -539,6 +566,34 @@ gate16_target:                  ; CS = S_CODE0ROM (base F0000), 32-bit code
     movzx eax, word [esp+10]
     mov [r3v+0x7C], eax
     o16 retf 4
+
+r3_stores:
+    sgdt [r3v+0x00]
+    sidt [r3v+0x08]
+    sldt ax
+    str ax
+    smsw ax
+    int VEC_RING0
+
+r3_verr_conf:
+%macro ZF2MEM 1
+    setz bl
+    movzx ebx, bl
+    mov [%1], ebx
+%endmacro
+    mov ax, S_CONF0
+    verr ax
+    ZF2MEM r3v+0x08
+    mov ax, S_DATA0
+    verr ax
+    ZF2MEM r3v+0x0C
+    mov ax, S_DATA0
+    lar ecx, ax
+    ZF2MEM r3v+0x10
+    mov ax, S_CONF0
+    lar ecx, ax
+    ZF2MEM r3v+0x14
+    int VEC_RING0
 
 r3_gatenp:
     call S_GATENP|3:0

@@ -447,6 +447,17 @@ gp_np_ts_tests:
     IDTGATE 0x40, SEL_CODE32, exc_other, 0x0E
     EXPECT "INT 40 not-present gate -> #NP", 11, 0x40*8+2, {int 0x40}
     IDTRESTORE 0x40
+    ; broken IDT gates
+    IDTGATE 0x44, SEL_CODE32, exc_other, 0x8C      ; call-gate type in the IDT
+    EXPECT "INT via IDT entry of call-gate type -> #GP(vec*8+2)", 13, 0x44*8+2, {int 0x44}
+    IDTGATE 0x44, 0, exc_other, 0x8E               ; null code selector
+    EXPECT "INT via gate with null code selector -> #GP(0)", 13, 0, {int 0x44}
+    IDTGATE 0x44, SEL_DATA32, exc_other, 0x8E      ; data segment as code
+    EXPECT "INT via gate to a data segment -> #GP(sel)", 13, SEL_DATA32, {int 0x44}
+    SETDESC 0x68, 0, 0xFFFFF, 0x1A, 0xC             ; not-present code segment
+    IDTGATE 0x44, 0x68, exc_other, 0x8E
+    EXPECT "INT via gate to a not-present code segment -> #NP(sel)", 11, 0x68, {int 0x44}
+    IDTRESTORE 0x44
     ; INT beyond IDT limit -> #GP(vec*8+2)
     sub esp, 8
     sidt [esp]
