@@ -377,6 +377,23 @@ ring3_tests:
     CHK "ring 3 VERR DPL0 data: ZF=0", [r3v+0x0C], 0
     CHK "ring 3 LAR DPL0 data: ZF=0", [r3v+0x10], 0
     CHK "ring 3 LAR conforming DPL0 code: ZF=1", [r3v+0x14], 1
+    ; IOPL sensitivity in protected mode at CPL3
+    mov dword [r3_eflags], 0x0002       ; IOPL=0
+    mov eax, r3_popf_iopl
+    call call_ring3
+    R3EXPECT "CPL3 IOPL=0: CLI -> #GP(0)", 13, 0, r3_cli
+    R3EXPECT "CPL3 IOPL=0: IN without I/O bitmap -> #GP(0)", 13, 0, r3_in
+    mov dword [r3_eflags], 0x1002       ; IOPL=1
+    R3EXPECT "CPL3 IOPL=1: STI -> #GP(0)", 13, 0, r3_sti
+    mov dword [r3_eflags], 0
+    mov eax, [r3v+0x18]
+    and eax, 0x3200
+    CHK "CPL3 IOPL=0: POPFD cannot set IF or IOPL (no fault)", eax, 0
+    mov eax, r3_popf_iopl3
+    call call_ring3
+    mov eax, [r3v+0x1C]
+    and eax, 0x3000
+    CHK "CPL3 IOPL=3: POPFD cannot change IOPL", eax, 0x3000
     R3EXPECT "ring 3 INT via DPL0 gate -> #GP(vec*8+2)", 13, VEC_INT0GATE*8+2, r3_int32
     R3EXPECT "ring 3 call gate DPL0 -> #GP(sel)", 13, S_GATE0, r3_gate0
     R3EXPECT "ring 3 CALL FAR DPL0 non-conforming -> #GP(sel)", 13, S_NCONF0, r3_nconf
@@ -566,6 +583,28 @@ gate16_target:                  ; CS = S_CODE0ROM (base F0000), 32-bit code
     movzx eax, word [esp+10]
     mov [r3v+0x7C], eax
     o16 retf 4
+
+r3_popf_iopl:
+    push dword 0x3202               ; try IF=1, IOPL=3
+    popfd
+    pushfd
+    pop dword [r3v+0x18]
+    int VEC_RING0
+r3_popf_iopl3:
+    push dword 0x0002               ; try IOPL=0
+    popfd
+    pushfd
+    pop dword [r3v+0x1C]
+    int VEC_RING0
+r3_cli:
+    cli
+    int VEC_RING0
+r3_sti:
+    sti
+    int VEC_RING0
+r3_in:
+    in al, 0x80
+    int VEC_RING0
 
 r3_stores:
     sgdt [r3v+0x00]
