@@ -96,6 +96,7 @@ stage2:
         T 'int13 43h write + 02h read', t_write
         T 'int13 81h LBA48 write/read', t_lba48
         T 'int13 81h 28-bit boundary', t_lba28edge
+        T 'int13 81h LBA-assist CHS', t_chs81
         T 'int13 floppy -> error', t_floppy
         T 'int13 82h missing -> error', t_nodrive
         T 'int15 E820 map', t_e820
@@ -518,6 +519,52 @@ big_rw:
 .f:     stc
         ret
 .lba:   dd 0
+
+; disk 81h (200 GiB) must get the LBA-assist geometry 1024/255/63; a
+; sector written by LBA must read back at the matching CHS address.
+CHS81_LBA equ (1000*255+200)*63+4       ; C=1000 H=200 S=5
+t_chs81:
+        mov ah, 0x08
+        mov dl, 0x81
+        int 0x13
+        jc .f
+        cmp cx, 0xFFFF                  ; max cylinder 1023, 63 sectors
+        jne .f
+        cmp dh, 254
+        jne .f
+        push es
+        mov ax, BUF3
+        mov es, ax
+        mov dword [es:0], 0xC45C45
+        mov dword [es:4], CHS81_LBA
+        pop es
+        mov dl, 0x81
+        mov eax, CHS81_LBA
+        xor ebx, ebx
+        mov cx, 1
+        xor si, si
+        mov di, BUF3
+        call dap_write
+        jc .f
+        push es
+        mov ax, BUF1
+        mov es, ax
+        xor bx, bx
+        mov ax, 0x0201
+        mov cx, ((1000 & 0xFF) << 8) | ((1000 >> 2) & 0xC0) | 5
+        mov dx, (200 << 8) | 0x81
+        int 0x13
+        jc .f2
+        cmp dword [es:0], 0xC45C45
+        jne .f2
+        cmp dword [es:4], CHS81_LBA
+        jne .f2
+        pop es
+        clc
+        ret
+.f2:    pop es
+.f:     stc
+        ret
 
 t_floppy:
         push es
