@@ -94,6 +94,8 @@ stage2:
         T 'int13 42h read 200 multi-seg', t_readmany
         T 'int13 02h CHS read', t_chs
         T 'int13 43h write + 02h read', t_write
+        T 'int13 03h CHS write + 42h read', t_write03
+        T 'int13 errors + 01h status', t_errors
         T 'int13 81h LBA48 write/read', t_lba48
         T 'int13 81h 28-bit boundary', t_lba28edge
         T 'int13 81h LBA-assist CHS', t_chs81
@@ -439,6 +441,92 @@ t_write:
         pop es
         pop ds
         jne .f
+        clc
+        ret
+.f:     stc
+        ret
+
+; write 2 sectors by CHS at LBA 4000, read back by LBA
+t_write03:
+        push es
+        mov ax, BUF3
+        mov es, ax
+        mov dword [es:0], 0x03030303
+        mov dword [es:512], 0x30303030
+        mov eax, 4000
+        call lba_to_chs
+        xor bx, bx
+        mov dl, 0x80
+        mov ax, 0x0302
+        int 0x13
+        pop es
+        jc .f
+        cmp al, 2
+        jne .f
+        mov dl, 0x80
+        mov eax, 4000
+        xor ebx, ebx
+        mov cx, 2
+        xor si, si
+        mov di, BUF1
+        call dap_read
+        jc .f
+        push es
+        mov ax, BUF1
+        mov es, ax
+        cmp dword [es:0], 0x03030303
+        jne .f2
+        cmp dword [es:512], 0x30303030
+        jne .f2
+        pop es
+        clc
+        ret
+.f2:    pop es
+.f:     stc
+        ret
+
+; reading past the end of the disk fails with AH=04h, AH=01h reports it,
+; a bad function number gives AH=01h
+t_errors:
+        mov dl, 0x80
+        mov eax, 131072 - 1             ; last sector + 1 more
+        xor ebx, ebx
+        mov cx, 2
+        xor si, si
+        mov di, BUF1
+        call dap_read
+        jnc .f
+        cmp ah, 0x04
+        jne .f
+        mov ah, 0x01
+        mov dl, 0x80
+        int 0x13
+        jnc .f
+        cmp ah, 0x04
+        jne .f
+        mov ah, 0x00                    ; reset clears the status
+        mov dl, 0x80
+        int 0x13
+        jc .f
+        mov ah, 0x01
+        mov dl, 0x80
+        int 0x13
+        jc .f
+        test ah, ah
+        jnz .f
+        mov ah, 0x3F                    ; no such function
+        mov dl, 0x80
+        int 0x13
+        jnc .f
+        cmp ah, 0x01
+        jne .f
+        mov ah, 0x04                    ; verify a valid CHS address
+        mov al, 1
+        mov cx, 0x0001
+        xor dh, dh
+        mov dl, 0x80
+        int 0x13
+        jc .f
         clc
         ret
 .f:     stc
