@@ -13,11 +13,17 @@ final class TextDisplay {
     /// VGA colour index → ANSI colour index (VGA orders blue before red).
     private static let ansi = [0, 4, 2, 6, 1, 5, 3, 7]
 
+    private var active = false
+
     func start() {
+        active = true
         out.write("\u{1B}[?1049h\u{1B}[2J".data(using: .utf8)!)
     }
 
+    /// Leaves the alternate screen; safe to call more than once.
     func stop() {
+        guard active else { return }
+        active = false
         out.write("\u{1B}[0m\u{1B}[?1049l".data(using: .utf8)!)
     }
 
