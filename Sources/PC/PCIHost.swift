@@ -231,9 +231,9 @@ public final class Piix3ISABridge: PCIConfigSpace, PCIFunction {
         let changed = want ^ driven
         driven = want
         guard changed != 0 else { return }
-        for irq in 0..<16 where changed & (1 << UInt16(irq)) != 0 {
-            setIRQ?(irq, want & (1 << UInt16(irq)) != 0)
-        }
+        // Release old lines before asserting new ones.
+        for irq in 0..<16 where changed & ~want & (1 << UInt16(irq)) != 0 { setIRQ?(irq, false) }
+        for irq in 0..<16 where changed & want & (1 << UInt16(irq)) != 0 { setIRQ?(irq, true) }
     }
 
     public func configRead(offset: Int, width: Int) -> UInt32 { read(offset: offset, width: width) }
