@@ -209,4 +209,63 @@ final class Pit8254Tests: XCTestCase {
         let b = portB.portRead(0x61, width: 1) & 0x10
         XCTAssertNotEqual(a, b)
     }
+
+    func testMode1RetriggerableOneShot() {
+        out(0x43, 0xB2) // channel 2, mode 1
+        out(0x42, 10); out(0x42, 0)
+        clock.ns = ns(50)
+        XCTAssertTrue(pit.outLevel(2), "waits for a gate trigger")
+        portB.portWrite(0x61, width: 1, value: 0x01) // trigger at tick 50
+        clock.ns = ns(51)
+        XCTAssertFalse(pit.outLevel(2))
+        clock.ns = ns(55)
+        portB.portWrite(0x61, width: 1, value: 0x00)
+        portB.portWrite(0x61, width: 1, value: 0x01) // retrigger at 55: restarts the count
+        clock.ns = ns(56 + 9)
+        XCTAssertFalse(pit.outLevel(2))
+        clock.ns = ns(56 + 10)
+        XCTAssertTrue(pit.outLevel(2))
+    }
+
+    func testMode4And5Strobes() {
+        out(0x43, 0x38) // channel 0, mode 4
+        out(0x40, 20); out(0x40, 0)
+        edges = []
+        clock.advance(to: ns(100), step: 100)
+        XCTAssertEqual(edges.map { $0.0 }, [21, 22], "OUT low for one clock at terminal count")
+        XCTAssertEqual(edges.map { $0.1 }, [false, true])
+        out(0x43, 0xBA) // channel 2, mode 5
+        out(0x42, 5); out(0x42, 0)
+        clock.ns = ns(200)
+        portB.portWrite(0x61, width: 1, value: 0x01)
+        clock.ns = ns(201 + 4)
+        XCTAssertTrue(pit.outLevel(2))
+        clock.ns = ns(201 + 5)
+        XCTAssertFalse(pit.outLevel(2))
+        clock.ns = ns(201 + 6)
+        XCTAssertTrue(pit.outLevel(2))
+    }
+
+    func testDrivesThePIC() {
+        let pic = Pic8259Pair()
+        var intr = false
+        pic.intr = { intr = $0 }
+        for (p, v) in [(0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01)] as [(UInt16, UInt32)] {
+            pic.portWrite(p, width: 1, value: v)
+        }
+        pit.irq0 = { pic.setIRQ(0, level: $0) }
+        out(0x43, 0x34)
+        out(0x40, 0xA9); out(0x40, 0x04)
+        XCTAssertEqual(pic.acknowledgeInterrupt(), 0x08) // the control word's rising edge
+        pic.portWrite(0x20, width: 1, value: 0x20)
+        var interrupts = 0
+        clock.advance(to: 10_000_000, step: 10_000) {
+            if intr {
+                XCTAssertEqual(pic.acknowledgeInterrupt(), 0x08)
+                pic.portWrite(0x20, width: 1, value: 0x20)
+                interrupts += 1
+            }
+        }
+        XCTAssertEqual(interrupts, 10, "1000 Hz for 10 ms")
+    }
 }
