@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
         .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
+        .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
     ],
     swiftLanguageModes: [.v5]
 )
