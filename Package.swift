@@ -29,6 +29,8 @@ let package = Package(
             swiftSettings: fastSettings
         ),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
+        .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86"]),
     ],
     swiftLanguageModes: [.v5]
 )
