@@ -29,6 +29,7 @@ let package = Package(
             swiftSettings: fastSettings
         ),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
+        .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
         .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
         .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86"]),
     ],

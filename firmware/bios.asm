@@ -17,6 +17,7 @@ rom_start:
 %include "video.asm"
 %include "kbd.asm"
 %include "disk.asm"
+%include "cdrom.asm"
 %include "system.asm"
 
 code_end:

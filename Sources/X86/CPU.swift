@@ -60,6 +60,9 @@ public final class CPU {
     /// SS.B: the stack pointer is ESP rather than SP.
     var stackBig = false
     var a20Mask: UInt32 = 0xFFFF_FFFF
+    /// CR0.AM, EFLAGS.AC and CPL 3: user data accesses skip the TLB so the
+    /// slow path can raise #AC on misalignment.
+    var alignmentCheckActive = false
 
     // MARK: Decoder state of the current instruction
 
@@ -86,6 +89,8 @@ public final class CPU {
     var debugShadow = false
     /// Stop `run` on the next instruction boundary.
     public var stopRequested = false
+    /// Whether the last `.breakpoint` outcome came from `requestStop`.
+    public internal(set) var stopRequestedByHost = false
     /// When true, exceptions stop `run` instead of being delivered (test harnesses).
     public var stopOnException = false
     public internal(set) var lastException: CPUFault?
@@ -211,6 +216,11 @@ public final class CPU {
         codeBig = protectedMode && !v86 && segs[1].attributes.big
         stackBig = protectedMode && !v86 && segs[2].attributes.big
         tlbUserOffset = cpl == 3 ? CPU.tlbUser : 0
+        let ac = cpl == 3 && cr0 & CR0.am != 0 && flagBits & EFlags.ac != 0
+        if ac != alignmentCheckActive {
+            alignmentCheckActive = ac
+            flushTLB(includingGlobal: true)
+        }
         fetchLen = 0
     }
 

@@ -112,10 +112,10 @@ extension CPU {
     /// Loads all of EFLAGS, bit 1 forced on and reserved bits off. Callers
     /// apply privilege rules (which bits may change) before this.
     func setFlagsRaw(_ v: UInt32) {
-        let oldVM = flagBits & EFlags.vm
+        let old = flagBits
         flagBits = (v & 0x003F_7FD5) | 0x2
         lazyMask = 0
-        if flagBits & EFlags.vm != oldVM { updateModeCaches() }
+        if (flagBits ^ old) & (EFlags.vm | EFlags.ac) != 0 { updateModeCaches() }
     }
 
     @inline(__always) func setFlag(_ bit: UInt32, _ on: Bool) {

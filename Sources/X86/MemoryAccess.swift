@@ -104,6 +104,7 @@ extension CPU {
     // MARK: Linear access, slow path
 
     func readLinSlow(_ lin: UInt32, _ width: Int, _ kind: Int) throws(CPUFault) -> UInt32 {
+        if alignmentCheckActive && kind & CPU.tlbUser != 0 && lin & UInt32(width - 1) != 0 { throw CPUFault(.alignmentCheck, 0) }
         let v: UInt32
         if Int(lin & 0xFFF) + width > 4096 {
             let second = (lin | 0xFFF) &+ 1
@@ -125,6 +126,7 @@ extension CPU {
     }
 
     func writeLinSlow(_ lin: UInt32, _ width: Int, _ v: UInt32, _ kind: Int) throws(CPUFault) {
+        if alignmentCheckActive && kind & CPU.tlbUser != 0 && lin & UInt32(width - 1) != 0 { throw CPUFault(.alignmentCheck, 0) }
         let k = kind | CPU.tlbWrite
         if Int(lin & 0xFFF) + width > 4096 {
             // Both pages are checked before either is written, so a fault

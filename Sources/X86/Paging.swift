@@ -106,6 +106,7 @@ extension CPU {
         let t = try translate(lin, write: write, user: user)
         let page = t.physical >> 12
         if dataBreakpointsActive && pageHasDataBreakpoint(lin) { return t.physical }
+        if alignmentCheckActive && user { return t.physical }
         switch memory.kind(ofPage: page) {
         case .ram:
             if write { memory.markDirty(page: page) }

@@ -71,7 +71,7 @@ extension CPU {
         v &= 0xE005_003F
         let changed = cr0 ^ v
         cr0 = v
-        if changed & (CR0.pg | CR0.pe | CR0.wp) != 0 {
+        if changed & (CR0.pg | CR0.pe | CR0.wp | CR0.am) != 0 {
             updateModeCaches()
             flushTLB(includingGlobal: true)
         }

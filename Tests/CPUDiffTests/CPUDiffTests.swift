@@ -13,6 +13,8 @@ import XCTest
 ///   CPUDIFF_SEED [20261125]    seed of the fixed subset
 ///   CPUDIFF_COUNT [100000]     number of cases (the 5M campaign sets 5000000)
 ///   CPUDIFF_GENERATOR          use this prebuilt cpudiff-gen instead of building one
+///   CPUDIFF_REPORT_FILE        write the totals, the mismatch table and examples per form here
+///   CPUDIFF_KEEP_REPORTS [20]  how many full mismatch reports to keep (all go to the report file)
 final class CPUDiffTests: XCTestCase {
     static let repositoryRoot: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -39,18 +41,23 @@ final class CPUDiffTests: XCTestCase {
         let seed = UInt64(env["CPUDIFF_SEED"] ?? "") ?? 20_261_125
         let count = Int(env["CPUDIFF_COUNT"] ?? "") ?? 100_000
         let gen = try generator()
-        let summary = try runCampaign(seed: seed, count: count, generatorPath: gen, keepReports: 20,
+        let keep = Int(env["CPUDIFF_KEEP_REPORTS"] ?? "") ?? 20
+        let summary = try runCampaign(seed: seed, count: count, generatorPath: gen, keepReports: keep,
                                       progress: { s in print("cpudiff: \(s.totals)") }, progressEvery: 250_000)
         print("cpudiff: seed \(seed): \(summary.totals)")
         XCTAssertEqual(summary.cases, count)
         XCTAssertEqual(summary.formsCovered, summary.forms.count, "every instruction form must appear")
+        if let path = env["CPUDIFF_REPORT_FILE"], !path.isEmpty {
+            try summary.fullReport().write(toFile: path, atomically: true, encoding: .utf8)
+            print("cpudiff: full report written to \(path)")
+        }
         if summary.mismatches > 0 {
             print(summary.mismatchTable())
-            print(summary.reports.joined(separator: "\n"))
+            print(summary.reports.prefix(20).joined(separator: "\n"))
         }
         XCTAssertEqual(summary.mismatches, 0,
                        "\(summary.mismatches) of \(summary.cases) cases differ from the host CPU; first reports:\n"
-                       + summary.reports.joined(separator: "\n"))
+                       + summary.reports.prefix(20).joined(separator: "\n"))
     }
 
     func testCaseFileRoundTrip() throws {

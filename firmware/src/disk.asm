@@ -67,6 +67,7 @@ ata_detect:
         in al, dx
         cmp al, 0xFF                    ; floating bus: no controller/devices
         je .nextchan
+        call ata_wait_nbsy              ; let the reset finish
         xor di, di                      ; 0x00 master, 0x10 slave
 .dev:
         movzx bx, byte [EB_NDRV]
@@ -112,13 +113,13 @@ ata_identify:
         call ata_delay400
         inc dx                          ; status
         in al, dx
-        test al, al
-        jz .fail                        ; nothing answers on this position
         cmp al, 0xFF
         je .fail
         call ata_wait_nbsy
         jc .fail
+        mov cl, al                      ; status after reset
         ; an ATAPI device leaves the 14h/EBh signature in LBA mid/high
+        ; (and, unlike a disk, shows status 00h after reset)
         mov dx, [bx+D_BASE]
         add dx, ATA_LBA1
         in al, dx
@@ -126,7 +127,26 @@ ata_identify:
         inc dx
         in al, dx
         cmp ax, 0x14EB
-        je .fail                        ; CD-ROM: not a hard disk
+        je .atapi
+        test cl, cl
+        jz .fail                        ; nothing answers on this position
+        jmp .ata
+.atapi:
+        ; ATAPI device: remember the first one as the CD-ROM drive E0h
+        cmp byte [EB_CD+D_PRESENT], 0
+        jne .fail
+        mov ax, [bx+D_BASE]
+        mov [EB_CD+D_BASE], ax
+        mov ax, [bx+D_CTRL]
+        mov [EB_CD+D_CTRL], ax
+        mov al, [bx+D_SLAVE]
+        mov [EB_CD+D_SLAVE], al
+        mov al, [bx+D_CHAN]
+        mov [EB_CD+D_CHAN], al
+        mov bx, EB_CD
+        call atapi_identify
+        jmp .fail                       ; not a hard disk
+.ata:
         mov dx, [bx+D_BASE]
         add dx, ATA_CMD
         mov al, 0xEC                    ; IDENTIFY DEVICE
@@ -181,6 +201,19 @@ ata_identify:
         mov [bx+D_SECTORS+4], edx
 .geom:
         call ata_translate
+        call copy_model
+        pop es
+        popa
+        clc
+        ret
+.fail:  pop es
+        popa
+        stc
+        ret
+
+; copy_model: IDENTIFY data at ES:0 -> model string of entry DS:BX.
+copy_model:
+        pusha
         ; model string: words 27..46, two chars per word, high byte first
         lea di, [bx+D_MODEL]
         mov si, 27*2
@@ -200,13 +233,7 @@ ata_identify:
         jne .ok
         mov byte [di], 0
         jmp .trim
-.ok:    pop es
-        popa
-        clc
-        ret
-.fail:  pop es
-        popa
-        stc
+.ok:    popa
         ret
 
 ; ata_translate: choose the geometry INT 13h presents for CHS calls.
@@ -462,7 +489,11 @@ int13_handler:
         call get_ebda_ds
         mov dl, [bp+F_DL]
         mov ah, [bp+F_AH]
-        cmp dl, 0x80
+        cmp dl, CD_DRIVE
+        jne .notcd
+        cmp byte [EB_CD+D_PRESENT], 0
+        jne i13_cd
+.notcd: cmp dl, 0x80
         jb i13_floppy
         mov al, dl
         sub al, 0x80
@@ -770,7 +801,7 @@ int19_handler:
         push BDA_SEG
         pop ds
         cmp byte [BDA_HDCOUNT], 0
-        je .fail
+        je .cd
         mov di, 3                       ; a few tries, as is customary
 .try:   xor ax, ax
         mov es, ax
@@ -785,12 +816,13 @@ int19_handler:
         dec di
         jnz .try
         PRINT `Disk read error\r\n`
-        jmp .fail
+        jmp .cd
 .loaded:
         cmp word [es:0x7DFE], 0xAA55
         je .boot
         PRINT `Disk 80h: no boot signature\r\n`
-.fail:  int 0x18
+.cd:    call cd_boot                    ; returns only if that failed too
+        int 0x18
 .boot:  PRINT `Booting from hard disk 80h...\r\n`
         POST_CODE 0x21
         xor ax, ax

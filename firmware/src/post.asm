@@ -10,6 +10,7 @@
 ;   0B local APIC virtual wire     0C banner printed
 ;   0D calling INT 19h
 ;   20 INT 19h: loading boot sector  21 jumping to boot sector
+;   22 jumping to an El Torito boot image
 ;   EE INT 18h: no bootable device
 
 post_entry:
@@ -165,6 +166,7 @@ post_entry:
         pop ds
         call disk_tables
         call disk_banner
+        call cd_banner
 
         POST_CODE 0x0C
         POST_CODE 0x0D
@@ -446,6 +448,30 @@ disk_banner:
         dec cx
         jnz .one
         ret
+
+; cd_banner: the CD-ROM drive, if one was found.  DS = EBDA.
+cd_banner:
+        cmp byte [EB_CD+D_PRESENT], 0
+        je .none
+        PRINT `CD-ROM E0h: `
+        mov si, EB_CD+D_MODEL
+.m:     lodsb
+        test al, al
+        jz .me
+        call putc
+        jmp .m
+.me:    PRINT ` (ATAPI, `
+        cmp byte [EB_CD+D_CHAN], 0
+        jne .sec
+        PRINT `primary `
+        jmp .ms
+.sec:   PRINT `secondary `
+.ms:    cmp byte [EB_CD+D_SLAVE], 0
+        jne .sl
+        PRINT `master)\r\n`
+        ret
+.sl:    PRINT `slave)\r\n`
+.none:  ret
 
 ; (vector number, handler offset) pairs; all handlers live in F000.
 vector_table:

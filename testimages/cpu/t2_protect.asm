@@ -23,6 +23,11 @@ S_EXPDOWN   equ 0x98        ; data RW expand-down, base 100000, limit FFF, B=1
 S_STK       equ 0xA0        ; data RW base 0 limit 8FFFF (stack segment)
 S_CONF3     equ 0xA8        ; code conforming DPL3
 S_INTGATE   equ 0xB0        ; an interrupt-gate type descriptor in the GDT
+S_LDT       equ 0xB8        ; LDT descriptor: base LDTMEM, 3 entries
+S_ACC       equ 0xC0        ; data descriptor with the accessed bit clear
+S_GATENP    equ 0xC8        ; call gate DPL3, not present
+S_GATENPC   equ 0xD0        ; call gate DPL3 -> not-present code segment
+LDTMEM      equ 0x6000
 
 VEC_INT3GATE equ 0x31       ; DPL3 interrupt gate
 VEC_INT0GATE equ 0x32       ; DPL0 interrupt gate
@@ -44,16 +49,26 @@ test_main:
     SETDESC S_STK,     0, 0x8FFFF, 0x92, 0x4
     SETDESC S_CONF3,   0, 0xFFFFF, 0xFE, 0xC
     SETGATE GDT_BASE, S_INTGATE/8, SEL_CODE32, gate_target, 0x8E, 0
+    SETGATE GDT_BASE, S_GATENP/8, SEL_CODE32, gate_target, 0x6C, 0
+    SETGATE GDT_BASE, S_GATENPC/8, S_NPCODE, 0, 0xEC, 0
     IDTGATE VEC_INT3GATE, SEL_CODE32, int31_handler, 0xEE
     IDTGATE VEC_INT0GATE, SEL_CODE32, int31_handler, 0x8E
     IDTGATE 0x33, SEL_CODE32, ring3_back1, 0xEE
     IDTGATE 0x34, SEL_CODE32, ring3_back2, 0xEE
 
+    GROUP 0x21, "lar_lsl_tests"
     call lar_lsl_tests              ; before any of the selectors gets loaded
+    GROUP 0x22, "ds_tests"
     call ds_tests
+    GROUP 0x23, "ss_tests"
     call ss_tests
+    GROUP 0x24, "cs_tests"
     call cs_tests
+    GROUP 0x25, "limit_tests"
     call limit_tests
+    GROUP 0x26, "ldt_tr_tests"
+    call ldt_tr_tests
+    GROUP 0x27, "ring3_tests"
     call ring3_tests
     ret
 
@@ -312,9 +327,17 @@ ring3_tests:
     R3EXPECT "ring 3 CALL FAR DPL0 non-conforming -> #GP(sel)", 13, S_NCONF0, r3_nconf
     R3EXPECT "ring 3 DS <- DPL0 data -> #GP(sel)", 13, S_DATA0, r3_lds0
     R3EXPECT "ring 3 RETF to ring 0 -> #GP(sel)", 13, SEL_CODE32, r3_retf0
+    R3EXPECT "ring 3 CALL not-present call gate -> #NP(gate)", 11, S_GATENP, r3_gatenp
+    R3EXPECT "ring 3 CALL gate to not-present code -> #NP(code)", 11, S_NPCODE, r3_gatenpc
+    R3EXPECT "ring 3 JMP via call gate to DPL0 code -> #GP(code)", 13, SEL_CODE32, r3_jmpgate
     R3EXPECT "ring 3 HLT -> #GP(0)", 13, 0, r3_hlt
     R3EXPECT "ring 3 MOV CR0 -> #GP(0)", 13, 0, r3_movcr
     R3EXPECT "ring 3 LGDT -> #GP(0)", 13, 0, r3_lgdt
+    ; IRET to ring 3 with a bad stack selector
+    EXPECT "IRET to ring 3 with SS DPL0 -> #GP(SS)", 13, SEL_DATA32, {push dword SEL_DATA32}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_CODE3}, {push dword 0}, {iret}
+    EXPECT "IRET to ring 3 with SS.RPL 0 -> #GP(SS)", 13, SEL_DATA3 & 0xFFFC, {push dword SEL_DATA3 & 0xFFFC}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_CODE3}, {push dword 0}, {iret}
+    EXPECT "IRET with CS = data segment -> #GP(CS)", 13, SEL_DATA3 & 0xFFFC, {push dword SEL_DATA3}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_DATA3}, {push dword 0}, {iret}
+    EXPECT "RETF to ring 3 with SS DPL0 -> #GP(SS)", 13, SEL_DATA32, {push dword SEL_DATA32}, {push dword STACK3}, {push dword SEL_CODE3}, {push dword 0}, {retf}
     TRY .r3rec
     mov eax, r3_fault_frame
     call call_ring3
@@ -457,6 +480,15 @@ r3_retf0:
     push dword SEL_CODE32
     push dword r3_retf0
     retf
+r3_gatenp:
+    call S_GATENP|3:0
+    int VEC_RING0
+r3_gatenpc:
+    call S_GATENPC|3:0
+    int VEC_RING0
+r3_jmpgate:
+    jmp S_GATE3|3:0
+    int VEC_RING0
 r3_hlt:
     hlt
     int VEC_RING0
@@ -471,4 +503,53 @@ r3_fault_frame:
     push eax
 .insn:
     hlt
+    int VEC_RING0
+
+; -----------------------------------------------------------------------------
+ldt_tr_tests:
+    SETDESC S_LDT, LDTMEM, 0x17, 0x82, 0
+    SETDESC S_ACC, 0, 0xFFFFF, 0x92, 0xC
+    mov dword [LDTMEM+0], 0
+    mov dword [LDTMEM+4], 0
+    mov dword [LDTMEM+8], 0x0000FFFF            ; 0Ch: data RW flat, A=0
+    mov dword [LDTMEM+12], 0x00CF9200
+    mov dword [LDTMEM+16], 0x0000FFFF           ; 14h: execute-only code
+    mov dword [LDTMEM+20], 0x00CF9800
+    ; accessed bit is set in the descriptor when a segment register is loaded
+    mov ax, S_ACC
+    mov es, ax
+    movzx eax, byte [GDT_BASE+S_ACC+5]
+    CHK "segment load sets the accessed bit (GDT)", eax, 0x93
+    mov ax, SEL_DATA32
+    mov es, ax
+    EXPECT "LLDT LDT descriptor", -1, 0, {mov ax, S_LDT}, {lldt ax}
+    xor eax, eax
+    sldt ax
+    CHK "SLDT after LLDT", eax, S_LDT
+    EXPECT "ES <- LDT selector 0Ch", -1, 0, {mov ax, 0x0C}, {mov es, ax}, {mov eax, [es:tvar]}, {mov ax, SEL_DATA32}, {mov es, ax}
+    movzx eax, byte [LDTMEM+13]
+    CHK "segment load sets the accessed bit (LDT)", eax, 0x93
+    mov ax, 0x0C
+    lar ecx, ax
+    setz bl
+    movzx ebx, bl
+    CHK "LAR LDT selector: ZF=1", ebx, 1
+    EXPECT "ES <- beyond LDT limit -> #GP(sel)", 13, 0x1C, {mov ax, 0x1C}, {mov es, ax}
+    EXPECT "ES <- LDT execute-only code -> #GP(sel)", 13, 0x14, {mov ax, 0x14}, {mov es, ax}
+    EXPECT "LLDT with TSS selector -> #GP(sel)", 13, SEL_TSS0, {mov ax, SEL_TSS0}, {lldt ax}
+    EXPECT "LLDT with data selector -> #GP(sel)", 13, SEL_DATA32, {mov ax, SEL_DATA32}, {lldt ax}
+    EXPECT "LLDT null", -1, 0, {xor eax, eax}, {lldt ax}
+    EXPECT "ES <- LDT selector with null LDTR -> #GP(sel)", 13, 0x0C, {mov ax, 0x0C}, {mov es, ax}
+    EXPECT "LTR with data selector -> #GP(sel)", 13, SEL_DATA32, {mov ax, SEL_DATA32}, {ltr ax}
+    EXPECT "LTR with busy TSS -> #GP(sel)", 13, SEL_TSS0, {mov ax, SEL_TSS0}, {ltr ax}
+    R3EXPECT "LLDT at CPL3 -> #GP(0)", 13, 0, r3_lldt
+    R3EXPECT "LTR at CPL3 -> #GP(0)", 13, 0, r3_ltr
+    ret
+r3_lldt:
+    xor eax, eax
+    lldt ax
+    int VEC_RING0
+r3_ltr:
+    mov ax, SEL_TSS0
+    ltr ax
     int VEC_RING0

@@ -91,6 +91,7 @@ test_main:
     mov eax, cr3
     CHK "CR3 reads back", eax, PD
 
+    GROUP 0x31, "4K/4M pages, A/D bits"
     ; --- 4K mapping and A/D bits ---
     mov eax, [PTE(0)]
     and eax, PG_A|PG_D
@@ -124,6 +125,7 @@ test_main:
     CHK "4M PDE after write: A=1 D=1", eax, PG_A|PG_D
     CHK "4M page: write lands at phys 7FFFFC", [0x7FFFFC], 0x55667788
 
+    GROUP 0x32, "supervisor #PF, CR0.WP"
     ; --- supervisor #PF error codes ---
     EXPECT "#PF sup read not-present", 14, 0, {mov eax, [LT+0x1010]}
     CHK "#PF sup read not-present: CR2", [exc_cr2], LT+0x1010
@@ -139,6 +141,42 @@ test_main:
     EXPECT "#PF instruction fetch not-present", 14, 0, {call LT+0x1800}
     CHK "#PF instruction fetch: CR2", [exc_cr2], LT+0x1800
     CHK "#PF instruction fetch: pushed EIP", [exc_eip], LT+0x1800
+    ; accesses that straddle into the not-present page 1
+    mov dword [LT+0xFF0], 0x11111111
+    mov dword [LT+0xFF4], 0x22222222
+    mov dword [LT+0xFF8], 0x33333333
+    mov dword [LT+0xFFC], 0x44444444
+    EXPECT "#PF dword write straddling into not-present page", 14, 2, {mov dword [LT+0xFFE], 0x55667788}
+    CHK "#PF straddling write: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    EXPECT "#PF dword read straddling into not-present page", 14, 0, {mov eax, [LT+0xFFD]}
+    CHK "#PF straddling read: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    ; instruction whose last bytes lie in the not-present page
+    mov byte [LT+0xFFD], 0xB8           ; mov eax, imm32 (bytes FFD-1001)
+    EXPECT "#PF instruction fetch straddling pages", 14, 0, {call LT+0xFFD}
+    CHK "#PF straddling fetch: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    CHK "#PF straddling fetch: EIP = instruction start", [exc_eip], LT+0xFFD
+    ; REP MOVSD faulting in the middle: the registers show the progress and
+    ; EIP points at the (prefixed) instruction so it can be restarted
+    mov dword [tvar+0x60], 0xD0D0D0D0
+    mov dword [tvar+0x64], 0xD1D1D1D1
+    mov dword [tvar+0x68], 0xD2D2D2D2
+    mov dword [tvar+0x6C], 0xD3D3D3D3
+    TRY .movs_rec
+    cld
+    mov esi, tvar+0x60
+    mov edi, LT+0xFF8
+    mov ecx, 4
+.movs_insn:
+    rep movsd
+.movs_rec:
+    ENDTRY
+    CHK "REP MOVSD #PF: vector", [exc_vec], 14
+    CHK "REP MOVSD #PF: EIP = REP prefix", [exc_eip], .movs_insn
+    CHK "REP MOVSD #PF: CR2", [exc_cr2], LT+0x1000
+    CHK "REP MOVSD #PF: ECX = remaining", ecx, 2
+    CHK "REP MOVSD #PF: ESI advanced by 2", esi, tvar+0x68
+    CHK "REP MOVSD #PF: EDI advanced by 2", edi, LT+0x1000
+    CHK "REP MOVSD #PF: first dwords copied", [LT+0xFFC], 0xD1D1D1D1
     EXPECT "sup read of user read-only page ok", -1, 0, {mov eax, [LT+0x2000]}
     EXPECT "sup read of sup page ok", -1, 0, {mov eax, [LT+0x3000]}
     ; CR0.WP
@@ -159,6 +197,7 @@ test_main:
     EXPECTQ "#PF reserved bit 21 in 4M PDE", 14, 9, {mov eax, [LRSVD+0x100]}
     CHK "#PF reserved bit: CR2", [exc_cr2], LRSVD+0x100
 
+    GROUP 0x33, "user #PF"
     ; --- user-mode #PF error codes ---
     R3EXPECT "#PF user read not-present", 14, 4, r3_read_np
     CHK "#PF user read not-present: CR2", [exc_cr2], LT+0x1030
@@ -181,6 +220,7 @@ test_main:
     mov eax, cr3
     mov cr3, eax
 
+    GROUP 0x34, "INVLPG, CR3 reload, global pages"
     ; --- INVLPG ---
     mov eax, [LT+0x5000]
     CHK "INVLPG setup: page 5 -> A4 frame", eax, 0xA4A4A4A4

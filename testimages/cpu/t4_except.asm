@@ -9,15 +9,26 @@
 TRAPBUF equ 0x4000          ; EIPs recorded by the hook, one dword per trap
 
 test_main:
+    GROUP 0x41, "de_tests"
     call de_tests
+    GROUP 0x42, "bp_of_br_tests"
     call bp_of_br_tests
+    GROUP 0x43, "ud_tests"
     call ud_tests
+    GROUP 0x44, "nm_tests"
     call nm_tests
+    GROUP 0x45, "step_tests"
     call step_tests
+    GROUP 0x46, "drx_tests"
     call drx_tests
+    GROUP 0x47, "gp_np_ts_tests"
     call gp_np_ts_tests
+    GROUP 0x48, "df_tests"
     call df_tests
+    GROUP 0x49, "ac_tests"
     call ac_tests
+    GROUP 0x4A, "flags_in_frames"
+    call flags_in_frames
     ret
 
 ; record the EIP of each exception into TRAPBUF
@@ -34,6 +45,8 @@ rec_hook:
     jne .r
     mov eax, [exc_eflags]
     mov [TRAPBUF+0x84], eax         ; EFLAGS pushed by the first trap
+    mov eax, [exc_dr6]
+    mov [TRAPBUF+0xA0], eax         ; DR6 at the first trap
 .r: ret
 
 ; ----------------------------------------------------------------------------
@@ -109,6 +122,19 @@ ud_tests:
     ENDTRY
     CHK "#UD UD2: vector", [exc_vec], 6
     CHK "#UD is a fault: EIP = UD2", [exc_eip], .i1
+    TRY .r2
+.i2: db 0x66, 0x2E, 0x0F, 0x0B          ; o16 cs: ud2
+.r2:
+    ENDTRY
+    CHK "#UD with prefixes: EIP = first prefix", [exc_eip], .i2
+    TRY .r3
+    mov dx, 0x800
+.i3: db 0x66, 0x3E                      ; o16 ds: prefixes
+    mov es, dx                          ; #GP(800h)
+.r3:
+    ENDTRY
+    CHK "#GP with prefixes: vector", [exc_vec], 13
+    CHK "#GP with prefixes: EIP = first prefix", [exc_eip], .i3
     EXPECT "#UD LOCK NOP", 6, 0, {db 0xF0, 0x90}
     EXPECT "#UD LOCK ADD reg,reg", 6, 0, {db 0xF0, 0x01, 0xD8}
     ; QEMU 7.2 TCG ignores LOCK on MOV
@@ -318,6 +344,68 @@ drx_tests:
     xor eax, eax
     mov dr7, eax
 
+    ; data breakpoint hit inside REP MOVSB: trap after that iteration, EIP
+    ; still at the REP instruction, ECX/EDI show the progress
+    mov dword [exc_hook], regs_hook
+    mov dword [tvar+0x30], 0x44332211
+    mov dword [tvar+0x38], 0
+    xor eax, eax
+    mov dr6, eax
+    mov eax, tvar+0x3A
+    mov dr1, eax
+    mov eax, 0x00100004         ; L1, RW1=01 (write), LEN1=00 (byte)
+    mov dr7, eax
+    IRETMODE 0
+    cld
+    mov esi, tvar+0x30
+    mov edi, tvar+0x38
+    mov ecx, 4
+.rep1: rep movsb
+    ENDIRET
+    mov [tvar+0x50], ecx
+    xor eax, eax
+    mov dr7, eax
+    mov dword [exc_hook], 0
+    CHK "REP MOVSB write breakpoint: one #DB", [exc_count], 1
+    CHK "REP MOVSB write breakpoint: EIP = REP insn", [exc_eip], .rep1
+    CHK "REP MOVSB write breakpoint: ECX at trap", [TRAPBUF+0x90], 1
+    CHK "REP MOVSB write breakpoint: EDI at trap", [TRAPBUF+0x94], tvar+0x3B
+    CHK "REP MOVSB write breakpoint: completes after IRET", [tvar+0x50], 0
+    CHK "REP MOVSB write breakpoint: data copied", [tvar+0x38], 0x44332211
+    mov eax, [exc_dr6]
+    and eax, 0xF
+    CHK "REP MOVSB write breakpoint: DR6.B1", eax, 2
+
+    ; single-step and data breakpoint on the same instruction: one #DB
+    ; reporting both BS and B1
+    xor eax, eax
+    mov dr6, eax
+    mov eax, tvar+0x40
+    mov dr1, eax
+    mov eax, 0x00D00004         ; L1, RW1=01, LEN1=11
+    mov dr7, eax
+    mov dword [exc_hook], rec_hook
+    IRETMODE 0
+    pushfd
+    or dword [esp], 0x100
+    popfd
+.ss1: mov dword [tvar+0x40], 1
+.ss2: pushfd
+    and dword [esp], ~0x100
+    popfd
+    ENDIRET
+    mov dword [exc_hook], 0
+    xor eax, eax
+    mov dr7, eax
+    ; QEMU 7.2 TCG takes a second, nested #DB on the handler's first
+    ; instruction instead of reporting both conditions in one #DB
+    CHKQ "TF + write breakpoint: first #DB after the write", [TRAPBUF+0], .ss2
+    mov eax, [TRAPBUF+0xA0]
+    and eax, 0x400F
+    CHK "TF + write breakpoint: DR6 = BS|B1 in one #DB", eax, 0x4002
+    xor eax, eax
+    mov dr6, eax
+
     ; DR7.GD: MOV DRx faults with DR6.BD
     xor eax, eax
     mov dr6, eax
@@ -336,6 +424,11 @@ drx_tests:
     xor eax, eax
     mov dr7, eax
     mov dr6, eax
+    ret
+
+regs_hook:                      ; ECX/EDI of the interrupted code (unchanged so far)
+    mov [TRAPBUF+0x90], ecx
+    mov [TRAPBUF+0x94], edi
     ret
 
 set_rf_hook:
@@ -470,3 +563,79 @@ r3_ac:
     and dword [esp], ~0x40000
     popfd
     int VEC_RING0
+
+; ----------------------------------------------------------------------------
+; EFLAGS pushed by exception / INT delivery must reflect the instruction right
+; before (no flag-reading instruction in between, so an emulator with lazy
+; flags has to materialise them during delivery)
+%macro FRAMEFLAGS 3     ; name, {insn}, expected & mask
+    TRY %%rec
+    mov eax, 1
+    cmp eax, 1
+    %2
+    ud2
+%%rec:
+    ENDTRY
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK %1, eax, %3
+%endmacro
+flags_in_frames:
+    FRAMEFLAGS "#UD frame EFLAGS after CMP 1,2", {cmp eax, 2}, 0x95
+    FRAMEFLAGS "#UD frame EFLAGS after ADD 1+7FFFFFFF", {add eax, 0x7FFFFFFF}, 0x894
+    FRAMEFLAGS "#UD frame EFLAGS after CMP 1,1; STC", {stc}, 0x45
+    ; #GP after NEG 0: CF=0 ZF=1 PF=1
+    TRY .r0
+    mov eax, 1
+    cmp eax, 2
+    mov eax, 0
+    neg eax
+    mov dx, 0x800
+    mov es, dx                  ; #GP(0800h): beyond the GDT limit
+.r0:
+    ENDTRY
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK "#GP frame EFLAGS after NEG 0", eax, 0x44
+    ; INC keeps CF: STC, then INC -1 -> CF=1 ZF=1 PF=1 AF=1
+    TRY .r1
+    stc
+    mov eax, -1
+    inc eax
+    ud2
+.r1:
+    ENDTRY
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK "#UD frame EFLAGS after STC; INC FFFFFFFF (CF kept)", eax, 0x55
+    ; INT3 (trap) after SUB
+    IRETMODE 0
+    mov eax, 5
+    sub eax, 7                  ; -2: CF SF AF, PF(FE: 7 ones -> odd -> 0)
+    int3
+    ENDIRET
+    mov eax, [exc_eflags]
+    and eax, 0x8D5
+    CHK "INT3 frame EFLAGS after SUB 5-7", eax, 0x91
+    ; INTO after SHL (OF=1 CF=1 ZF=1 PF=1)
+    IRETMODE 0
+    mov eax, 0x80000000
+    shl eax, 1
+    into
+    ENDIRET
+    CHK "INTO taken after SHL 80000000,1 (OF=1)", [exc_vec], 4
+    mov eax, [exc_eflags]
+    and eax, 0x8C5
+    CHK "INTO frame EFLAGS after SHL", eax, 0x845
+    ; INT n (software) after TEST
+    IDTGATE 0x41, SEL_CODE32, exc_stub_3, 0x8E   ; any catcher stub
+    IRETMODE 0
+    mov eax, 0x80
+    test al, al                 ; SF=1, PF=0 (one bit), ZF=0, CF=OF=0
+    int 0x41
+    ENDIRET
+    IDTRESTORE 0x41
+    mov eax, [exc_eflags]
+    and eax, 0x8C5
+    CHK "INT 41 frame EFLAGS after TEST 80h", eax, 0x80
+    ret

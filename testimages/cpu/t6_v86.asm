@@ -12,6 +12,9 @@
 
 V86_SP      equ 0x7000
 tv          equ tvar            ; v86 code stores results here (DS=0)
+v86_es      equ tvar+0x70       ; initial ES/FS/GS for enter_v86 (default 0)
+v86_fs      equ tvar+0x74
+v86_gs      equ tvar+0x78
 
 EFL_VM      equ 0x20000
 EFL_IOPL3   equ 0x3000
@@ -121,10 +124,10 @@ enter_v86:
     pushfd
     pushad
     mov [r3_save_esp], esp
-    push dword 0                ; GS
-    push dword 0                ; FS
+    push dword [v86_gs]         ; GS
+    push dword [v86_fs]         ; FS
     push dword 0                ; DS
-    push dword 0                ; ES
+    push dword [v86_es]         ; ES
     push dword 0                ; SS
     push dword V86_SP           ; ESP
     or ecx, EFL_VM | 2
@@ -182,6 +185,7 @@ test_main:
     IDTGATE 0x31, SEL_CODE32, int31_v86, 0xEE
     IDTGATE 0x32, SEL_CODE32, int31_v86, 0x8E
 
+    GROUP 0x61, "v86 basics, INT n IOPL=3"
     ; ---- basic v86 with IOPL=3 ----
     mov eax, v86_basic
     mov ecx, EFL_IOPL3
@@ -212,6 +216,7 @@ test_main:
 
     V86EXPECT "v86 IOPL=3 INT via DPL0 gate -> #GP", v86_int_dpl0, EFL_IOPL3, 13, 0x32*8+2
 
+    GROUP 0x62, "IOPL-sensitive instructions"
     ; ---- IOPL-sensitive instructions with IOPL=0 ----
     V86FAULT "v86 IOPL=0 INT n -> #GP(0)", v86_int_iopl0, 0
     V86FAULT "v86 IOPL=0 CLI -> #GP(0)", v86_cli, 0
@@ -221,6 +226,22 @@ test_main:
     V86FAULT "v86 IOPL=0 IRET -> #GP(0)", v86_iret, 0
     V86FAULT "v86 IOPL=2 CLI -> #GP(0)", v86_cli, 0x2000
     CHK "v86 #GP: pushed CS", [exc_cs], 0xF000
+    ; full v86 exception frame: EIP CS EFLAGS ESP SS ES DS FS GS
+    mov dword [v86_es], 0x1111
+    mov dword [v86_fs], 0x2222
+    mov dword [v86_gs], 0x3333
+    V86FAULT "v86 frame test: CLI IOPL=0", v86_cli, 0
+    mov dword [v86_es], 0
+    mov dword [v86_fs], 0
+    mov dword [v86_gs], 0
+    mov ebx, [exc_frame]
+    CHK "v86 #GP frame: ESP", [ebx+12], V86_SP
+    CHK "v86 #GP frame: SS", [ebx+16], 0
+    CHK "v86 #GP frame: ES", [ebx+20], 0x1111
+    CHK "v86 #GP frame: DS", [ebx+24], 0
+    CHK "v86 #GP frame: FS", [ebx+28], 0x2222
+    CHK "v86 #GP frame: GS", [ebx+32], 0x3333
+    CHK "v86 #GP frame: on the TSS ring-0 stack, EIP slot at ESP0-36", ebx, STACK0R3 - 36
 
     ; ---- IOPL=3 flag instructions ----
     mov eax, v86_iopl3_flags
@@ -233,6 +254,7 @@ test_main:
     and eax, 0x3000
     CHK "v86 IOPL=3: POPFD cannot change IOPL", eax, 0x3000
 
+    GROUP 0x63, "I/O permission bitmap"
     ; ---- I/O permission bitmap ----
     V86FAULT "v86 IOPL=3 IN without I/O bitmap -> #GP(0)", v86_in, EFL_IOPL3
     ; give TSS0 an I/O bitmap: all ports denied except 80h
@@ -250,6 +272,7 @@ test_main:
     CHK "v86 OUT to permitted port 80h ok", [tv+0x18], 1
     V86FAULT "v86 IOPL=0 IN denied port -> #GP(0)", v86_in, 0
 
+    GROUP 0x64, "VME"
     ; ---- VME ----
     mov eax, 1
     cpuid

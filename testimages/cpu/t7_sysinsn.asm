@@ -15,11 +15,17 @@ SYS_ESP     equ 0x7F00
 tv          equ tvar
 
 test_main:
+    GROUP 0x71, "cpuid_tests"
     call cpuid_tests
+    GROUP 0x72, "tsc_tests"
     call tsc_tests
+    GROUP 0x73, "msr_sysenter_tests"
     call msr_sysenter_tests
+    GROUP 0x74, "cache_tests"
     call cache_tests
+    GROUP 0x75, "drx_crx_tests"
     call drx_crx_tests
+    GROUP 0x76, "cx8_bswap_tests"
     call cx8_bswap_tests
     ret
 

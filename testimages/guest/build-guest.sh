@@ -130,18 +130,19 @@ need_cmds() {
     return "$missing"
 }
 
+# i386 first, so that one apt-get update serves both the host tools and the
+# i386 lists.
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    log "dpkg --add-architecture i386"
+    dpkg --add-architecture i386
+    apt_update
+fi
+
 if ! need_cmds; then
     apt_update
     log "installing host tools: ${HOST_PKGS[*]}"
     apt-get install -y -q --no-install-recommends "${HOST_PKGS[@]}" >&2
     need_cmds || die "host tools still missing after apt-get install"
-fi
-
-if ! dpkg --print-foreign-architectures | grep -qx i386; then
-    log "dpkg --add-architecture i386"
-    dpkg --add-architecture i386
-    APT_UPDATED=0
-    apt_update
 fi
 [ "$FORCE_UPDATE" -eq 1 ] && apt_update
 
@@ -197,6 +198,7 @@ fetch_deb() {
         # _apt user can write there (it cannot under /root).
         tmp=$(mktemp -d "${TMPDIR:-/tmp}/capsule-dl.XXXXXX")
         chmod 755 "$tmp"
+        if id _apt >/dev/null 2>&1; then chown _apt "$tmp" || true; fi
         if ! (cd "$tmp" && apt-get download -q "$spec=$ver" >&2); then
             rm -rf "$tmp"; die "apt-get download $spec=$ver failed"
         fi

@@ -56,13 +56,14 @@ wait_for() {
     local re=$1 limit=$2 end line
     end=$(( $(date +%s) + limit ))
     while [ "$(date +%s)" -lt "$end" ]; do
-        if IFS= read -r -t 5 line <&"$QOUT"; then
+        if { IFS= read -r -t 5 line <&"$QOUT"; } 2>/dev/null; then
             line=${line%$'\r'}
             printf '%s\n' "$line" >> "$LOG"
             if [[ $line =~ $re ]]; then LINE=$line; return 0; fi
         else
-            # EOF: QEMU is gone
+            # timeout, or EOF because QEMU is gone
             [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null || return 1
+            sleep 0.1
         fi
     done
     return 1
@@ -99,7 +100,11 @@ check() { # DESCRIPTION COMMAND [REGEX that its output must contain]
 wait_exit() {
     local end=$(( $(date +%s) + $1 )) line
     while kill -0 "$QPID" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do
-        if IFS= read -r -t 2 line <&"$QOUT"; then printf '%s\n' "${line%$'\r'}" >> "$LOG"; fi
+        if { IFS= read -r -t 2 line <&"$QOUT"; } 2>/dev/null; then
+            printf '%s\n' "${line%$'\r'}" >> "$LOG"
+        else
+            sleep 0.2
+        fi
     done
     if kill -0 "$QPID" 2>/dev/null; then return 1; fi
     wait "$QPID" 2>/dev/null || true
