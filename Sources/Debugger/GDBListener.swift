@@ -122,7 +122,7 @@ public final class GDBListener {
             break
         }
         guard fd >= 0 else { throw lastError }
-        port = Self.boundPort(fd)
+        self.port = Self.boundPort(fd)
     }
 
     deinit { close() }
@@ -150,8 +150,9 @@ public final class GDBListener {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) == 0 }
         }
         guard ok else { return 0 }
-        return withUnsafePointer(to: &storage) { p -> UInt16 in
-            if Int32(storage.ss_family) == AF_INET6 {
+        let family = Int32(storage.ss_family)
+        return withUnsafePointer(to: storage) { p -> UInt16 in
+            if family == AF_INET6 {
                 return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
             }
             return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }

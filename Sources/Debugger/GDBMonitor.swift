@@ -86,8 +86,8 @@ enum GDBMonitor {
         out += "EIP=\(hex8(cpu.eip)) EFL=\(hex8(cpu.eflags)) [\(flagString(cpu.eflags))] CPL=\(cpu.cpl) \(mode(cpu))\n"
         for (name, i) in [("ES", 0), ("CS", 1), ("SS", 2), ("DS", 3), ("FS", 4), ("GS", 5), ("LDT", 6), ("TR", 7)] {
             let s = cpu.segment(i)
-            out += name.padding(toLength: 3, withPad: " ", startingAt: 0)
-            out += "=\(hex4(s.selector)) base=\(hex8(s.base)) limit=\(hex8(s.limit)) attr=\(hex4(s.attributes.raw)) \(describe(s.attributes.raw, system: i >= 6))\n"
+            out += name + String(repeating: " ", count: 3 - name.count)
+            out += "=\(hex4(s.selector)) base=\(hex8(s.base)) limit=\(hex8(s.limit)) attr=\(hex4(s.attributes.raw)) \(describe(s.attributes.raw))\n"
         }
         out += "GDT=     base=\(hex8(cpu.gdtrBase)) limit=\(hex8(cpu.gdtrLimit))\n"
         out += "IDT=     base=\(hex8(cpu.idtrBase)) limit=\(hex8(cpu.idtrLimit))\n"
@@ -115,7 +115,7 @@ enum GDBMonitor {
     }
 
     /// Access rights in words: present, DPL, kind, width.
-    static func describe(_ raw: UInt16, system: Bool) -> String {
+    static func describe(_ raw: UInt16) -> String {
         if raw & 0x80 == 0 { return "(not present)" }
         let dpl = (raw >> 5) & 3
         let type = raw & 0xF
@@ -132,7 +132,6 @@ enum GDBMonitor {
         }
         if raw & 0x10 != 0 { kind += raw & 0x4000 != 0 ? " 32-bit" : " 16-bit" }
         if raw & 0x8000 != 0 { kind += " 4K-gran" }
-        _ = system
         return "(\(kind), dpl \(dpl))"
     }
 

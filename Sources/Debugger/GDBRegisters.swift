@@ -26,7 +26,7 @@ public enum GDBRegisters {
 
     public static let registers: [Register] = {
         var r: [Register] = []
-        func add(_ name: String, _ bits: Int = 32, _ type: String, _ group: String? = nil, writable: Bool = true) {
+        func add(_ name: String, _ type: String, _ group: String? = nil, bits: Int = 32, writable: Bool = true) {
             r.append(Register(name: name, bits: bits, type: type, group: group, writable: writable))
         }
         for name in ["eax", "ecx", "edx", "ebx"] { add(name, "int32") }
@@ -35,7 +35,7 @@ public enum GDBRegisters {
         add("eip", "code_ptr")
         add("eflags", "i386_eflags")
         for name in ["cs", "ss", "ds", "es", "fs", "gs"] { add(name, "int32") }
-        for i in 0..<8 { add("st\(i)", 80, "i387_ext") }
+        for i in 0..<8 { add("st\(i)", "i387_ext", "float", bits: 80) }
         for name in ["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"] { add(name, "int", "float") }
         // Capsule's system feature.
         for name in ["cr0", "cr2", "cr3", "cr4"] { add(name, "uint32", "system") }

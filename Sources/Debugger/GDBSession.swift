@@ -187,9 +187,9 @@ public final class GDBSession {
         if text.hasPrefix("qThreadExtraInfo,") {
             return send(GDBPacket.hexEncode("CPU 0, \(GDBMonitor.mode(cpu))"))
         }
+        if text == "qAttached" || text.hasPrefix("qAttached:") { return send("1") }
         switch text {
         case "qC": send("QC1")
-        case "qAttached", _ where text.hasPrefix("qAttached:"): send("1")
         case "qfThreadInfo": send("m1")
         case "qsThreadInfo": send("l")
         case _ where text.hasPrefix("qSymbol"): send("OK")
