@@ -3,7 +3,9 @@
 #  1. the extlinux + Debian i386 guest disk (testimages/guest/build-guest.sh):
 #     MBR -> extlinux -> Linux, must reach the guest's shell;
 #  2. an El Torito ISO made here with Debian's isolinux and the same
-#     kernel/initrd: CD-ROM -> isolinux -> Linux, must start the kernel.
+#     kernel/initrd: CD-ROM -> isolinux -> Linux, must start the kernel;
+#  3. a GRUB 2 (grub-mkrescue, i386-pc) hybrid image with the same kernel,
+#     booted once as a CD and once as a hard disk: GRUB -> Linux.
 # Usage: firmware/test-guest.sh [GUEST_DIR]
 # GUEST_DIR (vmlinuz, initrd.gz, disk.img) defaults to $CAPSULE_GUEST_DIR
 # or ~/.cache/capsule/guest.  Exit 0 = both booted, 1 = failure,
@@ -77,4 +79,34 @@ else
 fi
 grep -E "CD-ROM|Booting|ISOLINUX|Linux version" build/cd-serial.log || true
 rm -rf "$iso" build/guest.iso
+
+if ! command -v grub-mkrescue >/dev/null 2>&1 || [ ! -d /usr/lib/grub/i386-pc ]; then
+    apt-get update -qq && apt-get install -y -qq grub-pc-bin grub2-common mtools >/dev/null
+fi
+groot=build/grub-root
+rm -rf "$groot"
+mkdir -p "$groot/boot/grub"
+cp "$dir/vmlinuz" "$dir/initrd.gz" "$groot/"
+cat > "$groot/boot/grub/grub.cfg" <<'CFG'
+set timeout=1
+menuentry 'Capsule guest' {
+  linux /vmlinuz console=ttyS0,115200
+  initrd /initrd.gz
+}
+CFG
+grub-mkrescue -o build/grub.img "$groot" >/dev/null 2>&1
+if run_until build/grub-cd-serial.log "Linux version" -cdrom build/grub.img; then
+    echo "firmware/test-guest.sh: GRUB CD boot PASS"
+else
+    echo "firmware/test-guest.sh: GRUB CD boot FAIL, see firmware/build/grub-cd-serial.log" >&2
+    status=1
+fi
+if run_until build/grub-hd-serial.log "Linux version" \
+        -drive file=build/grub.img,format=raw,if=ide,snapshot=on; then
+    echo "firmware/test-guest.sh: GRUB disk boot PASS"
+else
+    echo "firmware/test-guest.sh: GRUB disk boot FAIL, see firmware/build/grub-hd-serial.log" >&2
+    status=1
+fi
+rm -rf "$groot" build/grub.img
 exit $status

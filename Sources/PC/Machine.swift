@@ -15,6 +15,12 @@ public final class Machine {
     public let com2: Uart16550
     public let post: PostCodePort
     public let scheduler: EventScheduler
+    /// Host input waiting for room in its device.
+    var pendingSerialInput: [UInt8] = []
+    /// Every host input delivered so far, stamped with virtual time.
+    public internal(set) var inputLog: [InputEvent] = []
+    /// Called between slices so the host side can feed input and check stops.
+    public var onSliceBoundary: (() -> Void)?
 
     public init(memorySize: Int) throws {
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
@@ -88,6 +94,8 @@ public final class Machine {
         while true {
             let done = cpu.instructionCount &- start
             if done >= limit { return .instructionLimit }
+            onSliceBoundary?()
+            deliverHostInput()
             scheduler.runDue()
             var slice = limit - done
             if let due = scheduler.nextDue {

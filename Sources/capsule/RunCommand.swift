@@ -70,8 +70,23 @@ struct RunCommand: ParsableCommand {
         }
 
         let cpu = machine.cpu
+        let console = Console()
+        if serial == "stdio" { console.start() }
+        defer { console.restore() }
+        var quit = false
+        machine.onSliceBoundary = {
+            output.flush()
+            let input = console.takeInput()
+            if !input.isEmpty { machine.queueSerialInput(input) }
+            if let c = console.takeCommand(), c == .quit {
+                quit = true
+                cpu.requestStop()
+            }
+        }
         let reason = machine.run(instructions: maxInstructions ?? UInt64.max)
         output.flush()
+        console.restore()
+        _ = quit
         var status: Int32 = 0
         let text: String
         switch reason {

@@ -126,6 +126,24 @@ test_main:
     CHK "4M page: write lands at phys 7FFFFC", [0x7FFFFC], 0x55667788
 
     GROUP 0x32, "supervisor #PF, CR0.WP"
+    ; --- with CR4.PSE=0 the PS bit is ignored: the PDE points to a table ---
+    mov dword [0x400000 + 5*4], (PHYS+0x5000)|PG_P|PG_W|PG_U
+    mov eax, cr4
+    and eax, ~0x10
+    mov cr4, eax
+    mov eax, cr3
+    mov cr3, eax
+    mov eax, [L4M+0x5000]
+    mov ebx, cr4
+    or ebx, 0x10
+    mov cr4, ebx
+    mov ebx, cr3
+    mov cr3, ebx
+    CHK "CR4.PSE=0: PDE.PS ignored, PDE points to a page table", eax, 0xA5A5A5A5
+    mov dword [0x405000], 0x45454545
+    mov eax, [L4M+0x5000]
+    CHK "CR4.PSE=1 again: same PDE maps a 4M page", eax, 0x45454545
+
     ; --- supervisor #PF error codes ---
     EXPECT "#PF sup read not-present", 14, 0, {mov eax, [LT+0x1010]}
     CHK "#PF sup read not-present: CR2", [exc_cr2], LT+0x1010
@@ -189,6 +207,13 @@ test_main:
     CHK "WP=1: CR2", [exc_cr2], LT+0x4010
     EXPECT "WP=1: sup write to read-only user page", 14, 3, {mov dword [LT+0x2010], 1}
     CHK "WP=1: nothing written", [PHYS+0x1010], 0
+    ; CMPXCHG always performs a write cycle, even when the compare fails
+    mov dword [PHYS+0x3020], 0x77
+    EXPECT "WP=1: CMPXCHG (compare fails) on read-only page", 14, 3, {mov eax, 0}, {mov ecx, 1}, {cmpxchg [LT+0x4020], ecx}
+    EXPECT "WP=1: CMPXCHG8B (compare fails) on read-only page", 14, 3, {xor eax, eax}, {xor edx, edx}, {cmpxchg8b [LT+0x4020]}
+    EXPECT "WP=1: read-modify-write ADD on read-only page", 14, 3, {add dword [LT+0x4020], 0}
+    CHK "WP=1: read-only page unchanged", [PHYS+0x3020], 0x77
+    EXPECT "WP=1: plain read of read-only page ok", -1, 0, {mov eax, [LT+0x4020]}
     mov eax, cr0
     and eax, ~0x10000
     mov cr0, eax
@@ -209,8 +234,25 @@ test_main:
     CHK "#PF user write of sup page: CR2", [exc_cr2], LT+0x3060
     R3EXPECT "#PF user write of read-only user page", 14, 7, r3_write_ro
     CHK "#PF user write of read-only user page: CR2", [exc_cr2], LT+0x2070
+    ; user stack in a not-present page: PUSH / CALL fault with ESP unchanged
+    R3EXPECT "#PF user PUSH into not-present stack page", 14, 6, r3_push_np
+    CHK "#PF user PUSH: CR2", [exc_cr2], LT+0x1FFC
+    CHK "#PF user PUSH: ESP unchanged", [exc_esp3], LT+0x2000
+    CHK "#PF user PUSH: EIP = PUSH", [exc_eip], r3_push_np.insn
+    R3EXPECT "#PF user CALL with not-present stack page", 14, 6, r3_call_np
+    CHK "#PF user CALL: ESP unchanged", [exc_esp3], LT+0x2000
+    CHK "#PF user CALL: EIP = CALL", [exc_eip], r3_call_np.insn
     R3EXPECT "user read of read-only user page ok", -1, 0, r3_read_ro
     R3EXPECT "user write of RW user page ok", -1, 0, r3_write_rw
+    ; read-only PDE with a writable PTE -> read-only for user mode
+    and dword [PD+4*4], ~PG_W
+    mov eax, cr3
+    mov cr3, eax
+    R3EXPECT "#PF user write, PDE R/W=0 PTE R/W=1", 14, 7, r3_write_rw
+    R3EXPECT "user read, PDE R/W=0 PTE R/W=1 ok", -1, 0, r3_read_rw
+    or dword [PD+4*4], PG_W
+    mov eax, cr3
+    mov cr3, eax
     ; supervisor PDE with user PTE -> still supervisor-only
     and dword [PD+4*4], ~PG_U
     mov eax, cr3
@@ -312,6 +354,16 @@ r3_write_sup:
     int VEC_RING0
 r3_write_ro:
     mov dword [LT+0x2070], 1
+    int VEC_RING0
+r3_push_np:
+    mov esp, LT+0x2000          ; page 1 (below it) is not present
+.insn:
+    push eax
+    int VEC_RING0
+r3_call_np:
+    mov esp, LT+0x2000
+.insn:
+    call r3_read_ro
     int VEC_RING0
 r3_read_ro:
     mov eax, [LT+0x2080]

@@ -29,6 +29,8 @@ test_main:
     call ac_tests
     GROUP 0x4A, "flags_in_frames"
     call flags_in_frames
+    GROUP 0x4B, "gate16_tests"
+    call gate16_tests
     ret
 
 ; record the EIP of each exception into TRAPBUF
@@ -445,6 +447,17 @@ gp_np_ts_tests:
     IDTGATE 0x40, SEL_CODE32, exc_other, 0x0E
     EXPECT "INT 40 not-present gate -> #NP", 11, 0x40*8+2, {int 0x40}
     IDTRESTORE 0x40
+    ; broken IDT gates
+    IDTGATE 0x44, SEL_CODE32, exc_other, 0x8C      ; call-gate type in the IDT
+    EXPECT "INT via IDT entry of call-gate type -> #GP(vec*8+2)", 13, 0x44*8+2, {int 0x44}
+    IDTGATE 0x44, 0, exc_other, 0x8E               ; null code selector
+    EXPECT "INT via gate with null code selector -> #GP(0)", 13, 0, {int 0x44}
+    IDTGATE 0x44, SEL_DATA32, exc_other, 0x8E      ; data segment as code
+    EXPECT "INT via gate to a data segment -> #GP(sel)", 13, SEL_DATA32, {int 0x44}
+    SETDESC 0x68, 0, 0xFFFFF, 0x1A, 0xC             ; not-present code segment
+    IDTGATE 0x44, 0x68, exc_other, 0x8E
+    EXPECT "INT via gate to a not-present code segment -> #NP(sel)", 11, 0x68, {int 0x44}
+    IDTRESTORE 0x44
     ; INT beyond IDT limit -> #GP(vec*8+2)
     sub esp, 8
     sidt [esp]
@@ -639,3 +652,55 @@ flags_in_frames:
     and eax, 0x8C5
     CHK "INT 41 frame EFLAGS after TEST 80h", eax, 0x80
     ret
+
+; ----------------------------------------------------------------------------
+; 16-bit interrupt and trap gates push a 16-bit frame (FLAGS, CS, IP)
+S_CODE0ROM equ 0x60             ; code32 DPL0 with base F0000: offsets < 64K
+gate16_tests:
+    SETDESC S_CODE0ROM, ROM_LINEAR, 0xFFFF, 0x9A, 0x4
+    IDTGATE 0x42, S_CODE0ROM, int16_handler - ROM_LINEAR, 0x86   ; 16-bit int gate
+    IDTGATE 0x43, S_CODE0ROM, int16_handler - ROM_LINEAR, 0x87   ; 16-bit trap gate
+    mov [tvar+0x70], esp
+    jmp S_CODE0ROM:.low - ROM_LINEAR
+.low:
+    push word 0x0883
+    popfw                       ; FLAGS = 0883 (OF SF CF)
+    int 0x42
+.ret1:
+    mov eax, [tvar+0x60]
+    mov [tvar+0x40], eax
+    mov eax, [tvar+0x64]
+    mov [tvar+0x44], eax
+    mov eax, [tvar+0x68]
+    mov [tvar+0x48], eax
+    mov eax, [tvar+0x6C]
+    mov [tvar+0x4C], eax
+    int 0x43
+.ret2:
+    jmp SEL_CODE32:.back
+.back:
+    IDTRESTORE 0x42
+    IDTRESTORE 0x43
+    mov eax, [tvar+0x70]
+    sub eax, 6
+    CHK "16-bit interrupt gate: 6-byte frame (ESP-6)", [tvar+0x40], eax
+    CHK "16-bit interrupt gate: pushed IP", [tvar+0x44], .ret1 - $$ + PM32_FILE
+    CHK "16-bit interrupt gate: pushed CS", [tvar+0x48], S_CODE0ROM
+    mov eax, [tvar+0x4C]
+    and eax, 0x0FD7
+    CHK "16-bit interrupt gate: pushed FLAGS", eax, 0x0883
+    CHK "16-bit trap gate: pushed IP", [tvar+0x64], .ret2 - $$ + PM32_FILE
+    mov eax, [tvar+0x70]
+    mov ebx, esp
+    CHK "O16 IRET: ESP back to the caller's", ebx, eax
+    ret
+
+int16_handler:
+    mov [tvar+0x60], esp
+    movzx eax, word [esp]
+    mov [tvar+0x64], eax
+    movzx eax, word [esp+2]
+    mov [tvar+0x68], eax
+    movzx eax, word [esp+4]
+    mov [tvar+0x6C], eax
+    o16 iret

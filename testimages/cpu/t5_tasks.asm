@@ -23,6 +23,10 @@ S_TSSD  equ 0x70
 S_TSSE  equ 0x78
 S_TSSF  equ 0x80
 TSSF    equ 0x5600
+S_TSSH  equ 0x88
+TSSH    equ 0x5700
+S_TSSG  equ 0x90
+TSSG    equ 0x5800
 TSSE    equ 0x5500
 REGS0   equ 0x6000          ; registers of task 0 after returning
 REGSE   equ 0x6100          ; what task E saw
@@ -342,6 +346,32 @@ test_main:
     movzx eax, ax
     CHK "#TS bad SS0: resumed in ring 0", eax, SEL_CODE32
 
+    ; ---------------- nested tasks: 0 -CALL-> H -CALL-> G, IRET, IRET -------
+    GROUP 0x57, "nested task chain"
+    SETDESC S_TSSH, TSSH, 0x67, 0x89, 0
+    SETDESC S_TSSG, TSSG, 0x67, 0x89, 0
+    mov edi, TSSH
+    mov eax, taskH
+    mov ebx, 0x7000
+    call init_tss
+    mov edi, TSSG
+    mov eax, taskG
+    mov ebx, 0x6E00
+    call init_tss
+    mov dword [tv+0x20], 0
+    call S_TSSH:0
+    CHK "nested: G back link = H", [tv+0x20], S_TSSH
+    CHK "nested: H back link = TSS0", [tv+0x24], SEL_TSS0
+    CHK "nested: in G, TSS0 H G all busy", [tv+0x28], 0x8B8B8B
+    CHK "nested: back in H, H busy (8B), G not busy (89)", [tv+0x2C], 0x8B89
+    CHK "nested: back in H, NT still 1", [tv+0x30], 0x4000
+    CHK "nested: back in task 0, TR", [tv+0x34], SEL_TSS0
+    xor eax, eax
+    str ax
+    CHK "nested: TR = TSS0 after both IRETs", eax, SEL_TSS0
+    GETACC S_TSSH
+    CHK "nested: H not busy at the end", eax, 0x89
+
     ; ---------------- busy TSS ----------------
     EXPECT "JMP to busy TSS (current) -> #GP(sel)", 13, SEL_TSS0, {jmp SEL_TSS0:0}
     EXPECT "CALL to busy TSS -> #GP(sel)", 13, SEL_TSS0, {call SEL_TSS0:0}
@@ -464,6 +494,40 @@ taskF:
     mov dword [TSS0+0x58], SEL_DATA32
     mov dword [TSS0+0x5C], SEL_DATA32
     add esp, 4
+    clts
+    iret
+
+taskH:
+    call S_TSSG:0
+    ; back from G
+    GETACC S_TSSG
+    mov ebx, eax
+    GETACC S_TSSH
+    shl eax, 8
+    or eax, ebx
+    mov [tv+0x2C], eax
+    pushfd
+    pop eax
+    and eax, 0x4000
+    mov [tv+0x30], eax
+    movzx eax, word [TSSH]
+    mov [tv+0x24], eax
+    mov dword [tv+0x34], SEL_TSS0
+    clts
+    iret
+
+taskG:
+    movzx eax, word [TSSG]
+    mov [tv+0x20], eax
+    GETACC SEL_TSS0
+    shl eax, 16
+    mov ebx, eax
+    GETACC S_TSSH
+    shl eax, 8
+    or ebx, eax
+    GETACC S_TSSG
+    or eax, ebx
+    mov [tv+0x28], eax
     clts
     iret
 
