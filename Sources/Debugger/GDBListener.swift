@@ -136,6 +136,9 @@ public final class GDBListener {
         return GDBSocketConnection(fd: c)
     }
 
+    /// A connection is waiting in the backlog.
+    public var hasPendingConnection: Bool { fd >= 0 && waitReadable(fd, timeoutMs: 0) }
+
     public func close() {
         if fd >= 0 {
             _ = Glibc_close(fd)

@@ -375,7 +375,8 @@ public final class GDBSession {
             let pc = cpu.linearPC
             if swBreakpoints.contains(pc) { return .stop(stopReply(5, "swbreak:;")) }
             if hwBreakpoints.contains(pc) { return .stop(stopReply(5, "hwbreak:;")) }
-            return .stop(stopReply(5)) // the board asked the CPU to stop
+            // The host asked the CPU to stop (signal, console): like Ctrl-C.
+            return .stop(stopReply(cpu.stopRequestedByHost ? 2 : 5))
         case .watchpoint(let address):
             let kinds = watchpoints.filter { $0.address == address }.map(\.kind)
             let name = kinds.contains(.write) ? "watch" : kinds.contains(.read) ? "rwatch" : "awatch"

@@ -45,6 +45,7 @@ final class GDBEndToEndTests: XCTestCase {
         ]) else { throw XCTSkip("gdb is not installed") }
         let end = bg.finish()
         let context = "gdb output:\n\(out)"
+        if ProcessInfo.processInfo.environment["GDB_TEST_VERBOSE"] != nil { print(context) }
 
         // info registers: every core register as the CPU has it.
         var seen: [String: UInt32] = [:]

@@ -162,3 +162,10 @@ func printed(_ output: String, _ key: String) -> UInt64? {
     }
     return nil
 }
+
+/// A value shared with a background thread (the tests synchronise by
+/// semaphores and socket round trips).
+final class Box<T> {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
