@@ -95,6 +95,11 @@ public final class GDBSession {
     /// Checks for Ctrl-C while the guest runs. Packets that arrive meanwhile
     /// are kept for later (gdb in all-stop mode sends none).
     private func pollInterrupt(timeoutMs: Int) -> Poll {
+        // A Ctrl-C that came in the same read as the resume packet.
+        if let i = inbox.firstIndex(of: .interrupt) {
+            inbox.remove(at: i)
+            return .interrupt
+        }
         guard let bytes = transport.receive(timeoutMs: timeoutMs) else { return .closed }
         var interrupted = false
         for e in decoder.feed(bytes) {

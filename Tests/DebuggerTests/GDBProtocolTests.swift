@@ -28,6 +28,18 @@ final class GDBProtocolTests: XCTestCase {
         XCTAssertEqual(bg.finish(), .killed)
     }
 
+    func testCtrlCInTheSameSegmentAsContinue() throws {
+        let cpu = TestGuest.make()
+        cpu.eip = 0x101B
+        let (bg, c) = try connect(cpu)
+        c.sendRaw(GDBPacket.frame("c") + [0x03])
+        XCTAssertEqual(c.readByte(), UInt8(ascii: "+"))
+        let stop = c.reply() ?? ""
+        XCTAssertTrue(stop.hasPrefix("T02"), stop)
+        c.send("k")
+        XCTAssertEqual(bg.finish(), .killed)
+    }
+
     func testHandshakeAndTargetDescription() throws {
         let cpu = TestGuest.make()
         let (bg, c) = try connect(cpu)
