@@ -37,7 +37,8 @@ public final class GDBSession {
     private var swBreakpoints = Set<UInt32>()
     private var hwBreakpoints = Set<UInt32>()
     private var watchpoints: [Watchpoint] = []
-    private var lastStopReply: String
+    /// Signal and reason of the last stop, for `?` (registers are re-read).
+    private var lastStop: (signal: UInt8, reason: String) = (5, "")
     private var shutdownReported = false
     private var end: End?
 
@@ -50,8 +51,6 @@ public final class GDBSession {
         self.sliceSize = max(1, sliceSize)
         self.reverse = reverse
         self.runSlice = runSlice
-        lastStopReply = ""
-        lastStopReply = stopReply(5)
     }
 
     /// Serves the debugger until it detaches, kills, or goes away. Every
@@ -130,7 +129,7 @@ public final class GDBSession {
         let text = String(decoding: payload, as: UTF8.self)
         let rest = text.dropFirst()
         switch first {
-        case UInt8(ascii: "?"): send(lastStopReply)
+        case UInt8(ascii: "?"): send(stopReply(lastStop.signal, lastStop.reason))
         case UInt8(ascii: "g"): send(GDBPacket.hexEncode(GDBRegisters.readAll(from: cpu)))
         case UInt8(ascii: "G"):
             guard let bytes = GDBPacket.hexDecode(rest) else { return send("E01") }
@@ -329,7 +328,7 @@ public final class GDBSession {
         case range(UInt32, UInt32)
     }
 
-    private enum Verdict { case keepGoing, stop(String), exit(String) }
+    private enum Verdict { case keepGoing, stop(UInt8, String), exit(String) }
 
     private func resume(_ how: Resume) {
         // Resuming from a breakpoint at the current PC runs its instruction.
@@ -344,9 +343,9 @@ public final class GDBSession {
                 verdict = .keepGoing
             }
             switch verdict {
-            case .stop(let reply):
-                lastStopReply = reply
-                return send(reply)
+            case .stop(let signal, let reason):
+                lastStop = (signal, reason)
+                return send(stopReply(signal, reason))
             case .exit(let reply):
                 send(reply)
                 end = .exited
@@ -363,8 +362,8 @@ public final class GDBSession {
                 end = .disconnected
                 return
             case .interrupt:
-                lastStopReply = stopReply(2)
-                return send(lastStopReply)
+                lastStop = (2, "")
+                return send(stopReply(2))
             }
         }
     }
@@ -373,33 +372,33 @@ public final class GDBSession {
     private func classify(_ outcome: RunOutcome, stepping: Bool) -> Verdict {
         switch outcome {
         case .instructionLimit:
-            return stepping ? .stop(stopReply(5)) : .keepGoing
+            return stepping ? .stop(5, "") : .keepGoing
         case .reachedEIP:
-            return .stop(stopReply(5))
+            return .stop(5, "")
         case .breakpoint:
             let pc = cpu.linearPC
-            if swBreakpoints.contains(pc) { return .stop(stopReply(5, "swbreak:;")) }
-            if hwBreakpoints.contains(pc) { return .stop(stopReply(5, "hwbreak:;")) }
+            if swBreakpoints.contains(pc) { return .stop(5, "swbreak:;") }
+            if hwBreakpoints.contains(pc) { return .stop(5, "hwbreak:;") }
             // The host asked the CPU to stop (signal, console): like Ctrl-C.
-            return .stop(stopReply(cpu.stopRequestedByHost ? 2 : 5))
+            return .stop(cpu.stopRequestedByHost ? 2 : 5, "")
         case .watchpoint(let address):
             let kinds = watchpoints.filter { $0.address == address }.map(\.kind)
             let name = kinds.contains(.write) ? "watch" : kinds.contains(.read) ? "rwatch" : "awatch"
-            return .stop(stopReply(5, "\(name):\(String(address, radix: 16));"))
+            return .stop(5, "\(name):\(String(address, radix: 16));")
         case .halted:
             // HLT with interrupts off waits forever: show where. With them
             // on, the board's clock brings the next interrupt.
-            if stepping || cpu.eflags & EFlags.if == 0 { return .stop(stopReply(5)) }
+            if stepping || cpu.eflags & EFlags.if == 0 { return .stop(5, "") }
             return .keepGoing
         case .shutdown:
             // First show the state at the triple fault; resuming ends it.
             if !shutdownReported {
                 shutdownReported = true
-                return .stop(stopReply(6))
+                return .stop(6, "")
             }
             return .exit("X06")
         case .exception(let vector, _):
-            return .stop(stopReply(Self.signal(forVector: vector)))
+            return .stop(Self.signal(forVector: vector), "")
         }
     }
 
@@ -435,8 +434,8 @@ public final class GDBSession {
         } else {
             reason = hwBreakpoints.contains(pc) && !swBreakpoints.contains(pc) ? "hwbreak:;" : "swbreak:;"
         }
-        lastStopReply = stopReply(5, reason)
-        send(lastStopReply)
+        lastStop = (5, reason)
+        send(stopReply(5, reason))
     }
 
     // MARK: qXfer and monitor
