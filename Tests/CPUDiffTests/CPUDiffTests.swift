@@ -87,6 +87,48 @@ final class CPUDiffTests: XCTestCase {
         XCTAssertEqual(n, 500)
     }
 
+    /// The comparison itself must notice a wrong register, a wrong compared
+    /// flag, a wrong byte in each window and a wrong exception.
+    func testRunnerReportsEachKindOfDifference() throws {
+        let gen = try generator()
+        let file = NSTemporaryDirectory() + "cpudiff-k-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gen)
+        p.arguments = ["--seed", "5", "--count", "300", "--out", file]
+        try p.run()
+        p.waitUntilExit()
+        let reader = try CaseReader(path: file)
+        let runner = try DifferentialRunner(header: reader.header)
+        var checked = 0
+        while let c = try reader.next() {
+            guard c.expectedVector == nil, runner.run(c) == nil else { continue }
+            var bad = c
+            bad.finalGPRs[3] ^= 0x100
+            XCTAssertTrue(runner.run(bad)?.items.contains { if case .gpr(3, _, _) = $0 { return true }; return false } ?? false)
+            bad = c
+            bad.finalEFLAGS ^= c.flagsMask & 0x8D5
+            if c.flagsMask & 0x8D5 != 0 {
+                XCTAssertTrue(runner.run(bad)?.items.contains { if case .eflags = $0 { return true }; return false } ?? false)
+            }
+            bad = c
+            bad.flagsMask = 0
+            bad.finalEFLAGS ^= 0xFFFF_FFFF
+            XCTAssertNil(runner.run(bad), "masked-out flags must not be compared")
+            bad = c
+            bad.finalData[7] ^= 1
+            bad.finalStack[bad.finalStack.count - 1] ^= 0x80
+            let items = runner.run(bad)?.items ?? []
+            XCTAssertEqual(items.filter { if case .memory = $0 { return true }; return false }.count, 2)
+            bad = c
+            bad.expectedVector = 0
+            XCTAssertNotNil(runner.run(bad))
+            XCTAssertNil(runner.run(c), "the runner must reset completely between cases")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 0)
+    }
+
     func testReaderRejectsBadInput() throws {
         let dir = NSTemporaryDirectory()
         let bad = dir + "cpudiff-bad-\(getpid()).bin"

@@ -408,6 +408,34 @@ drx_tests:
     xor eax, eax
     mov dr6, eax
 
+    ; I/O breakpoint (RW=10, needs CR4.DE=1): trap after the OUT
+    xor eax, eax
+    mov dr6, eax
+    mov eax, cr4
+    or eax, 8
+    mov cr4, eax
+    mov eax, 0x80
+    mov dr0, eax
+    mov eax, 0x00020001         ; L0, RW0=10 (I/O), LEN0=00
+    mov dr7, eax
+    IRETMODE 0
+    mov al, 0x4F
+.io1: out 0x80, al
+.io2: nop
+    ENDIRET
+    xor eax, eax
+    mov dr7, eax
+    mov eax, cr4
+    and eax, ~8
+    mov cr4, eax
+    CHK "DR0 I/O breakpoint on OUT 80h: vector", [exc_vec], 1
+    CHK "DR0 I/O breakpoint is a trap: EIP after OUT", [exc_eip], .io2
+    mov eax, [exc_dr6]
+    and eax, 0xF
+    CHK "DR0 I/O breakpoint: DR6.B0", eax, 1
+    xor eax, eax
+    mov dr6, eax
+
     ; DR7.GD: MOV DRx faults with DR6.BD
     xor eax, eax
     mov dr6, eax
@@ -483,6 +511,11 @@ gp_np_ts_tests:
 %else
     EXPECT "#GP MOV CR4 reserved bit", 13, 0, {mov eax, cr4}, {or eax, 0x80000000}, {mov cr4, eax}
 %endif
+    ; QEMU 7.2 TCG accepts NW=1 with CD=0
+    EXPECTQ "#GP MOV CR0 with NW=1 CD=0", 13, 0, {mov eax, cr0}, {and eax, ~0x40000000}, {or eax, 0x20000000}, {mov cr0, eax}
+    mov eax, cr0
+    and eax, ~0x20000000
+    mov cr0, eax
     ; QEMU 7.2 TCG silently ignores writes to unknown MSRs
     EXPECTQ "#GP WRMSR unknown MSR", 13, 0, {mov ecx, 0x4FFFFFF0}, {xor eax, eax}, {xor edx, edx}, {wrmsr}
     ; #TS: JMP to a TSS whose limit is below 67h

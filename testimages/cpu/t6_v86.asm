@@ -73,6 +73,20 @@ v86_iret:
 .i: iret
 .n: int VEC_RING0
 
+v86_hlt:
+.i: hlt
+    int VEC_RING0
+v86_clts:
+.i: clts
+    int VEC_RING0
+v86_movcr:
+.i: mov eax, cr0
+    int VEC_RING0
+v86_lmsw:
+    smsw ax
+.i: lmsw ax
+    int VEC_RING0
+
 v86_iopl3_flags:
     cli                                 ; allowed with IOPL=3
     pushfd
@@ -225,6 +239,11 @@ test_main:
     V86FAULT "v86 IOPL=0 POPF -> #GP(0)", v86_popf, 0
     V86FAULT "v86 IOPL=0 IRET -> #GP(0)", v86_iret, 0
     V86FAULT "v86 IOPL=2 CLI -> #GP(0)", v86_cli, 0x2000
+    V86FAULT "v86 IOPL=3 HLT -> #GP(0)", v86_hlt, EFL_IOPL3
+    V86FAULT "v86 IOPL=3 CLTS -> #GP(0)", v86_clts, EFL_IOPL3
+    V86FAULT "v86 IOPL=3 MOV CR0 -> #GP(0)", v86_movcr, EFL_IOPL3
+    V86FAULT "v86 IOPL=3 LMSW -> #GP(0)", v86_lmsw, EFL_IOPL3
+
     CHK "v86 #GP: pushed CS", [exc_cs], 0xF000
     ; full v86 exception frame: EIP CS EFLAGS ESP SS ES DS FS GS
     mov dword [v86_es], 0x1111

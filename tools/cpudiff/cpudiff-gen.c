@@ -170,7 +170,10 @@ typedef struct { uint8_t p[6]; int n; } Pfx;
 static void padd(Pfx *p, uint8_t b) { p->p[p->n++] = b; }
 static void emit_pfx(Gen *g, Pfx *p) {
     for (int i = p->n - 1; i > 0; i--) { int j = rnd(i + 1); uint8_t t = p->p[i]; p->p[i] = p->p[j]; p->p[j] = t; }
-    for (int i = 0; i < p->n; i++) e8(g, p->p[i]);
+    for (int i = 0; i < p->n; i++) {
+        e8(g, p->p[i]);
+        if (p->p[i] == 0x66 && rnd(16) == 0) e8(g, 0x66); /* a redundant operand-size prefix */
+    }
 }
 
 /* ---- known-value tracking */
@@ -1062,6 +1065,40 @@ static int g_enter(Gen *g, const Form *f) {
     return 1;
 }
 
+/* stack-pointer arithmetic: a=0 ADD ESP,imm8  1 SUB ESP,imm8  2 LEA ESP,[ESP+d8]  3 MOV ESP,EBP (89 EC)
+ * 4 MOV ESP,EBP (8B E5)  5 ADD ESP,imm32 (81)  6 MOV ESP,imm32 (BC) */
+static int g_espop(Gen *g, const Form *f) {
+    if (!g->k.known[4] && f->a < 3) return 0;
+    int32_t d = (int32_t)rnd(65) - 32;
+    uint32_t nsp;
+    switch (f->a) {
+    case 0: case 1: case 2: case 5: {
+        if (f->a == 1) d = -d;
+        nsp = g->k.val[4] + d;
+        break;
+    }
+    case 3: case 4:
+        if (!g->k.known[5]) return 0;
+        nsp = g->k.val[5];
+        break;
+    default: nsp = STACK_BASE + 64 + rnd(STACK_SIZE - 128); break;
+    }
+    if (f->a == 5 && !g->k.known[4]) return 0;
+    if (nsp < STACK_BASE + 40 || nsp > STACK_TOP - 40) return 0;
+    switch (f->a) {
+    case 0: e8(g, 0x83); e8(g, 0xC4); e8(g, d); break;
+    case 1: e8(g, 0x83); e8(g, 0xEC); e8(g, -d); break;
+    case 2: e8(g, 0x8D); e8(g, 0x64); e8(g, 0x24); e8(g, d); break;
+    case 3: e8(g, 0x89); e8(g, 0xEC); break;
+    case 4: e8(g, 0x8B); e8(g, 0xE5); break;
+    case 5: e8(g, 0x81); e8(g, 0xC4); e32(g, (uint32_t)d); break;
+    default: e8(g, 0xBC); e32(g, nsp); break;
+    }
+    if (f->a == 0 || f->a == 1 || f->a == 5) fl_set(g, ARITH, 0);
+    kset(g, 4, nsp);
+    return 1;
+}
+
 /* LAHF SAHF CLC STC CMC CLD STD */
 static int g_flagop(Gen *g, const Form *f) {
     static const uint8_t opc[7] = {0x9F, 0x9E, 0xF8, 0xF9, 0xF5, 0xFC, 0xFD};
@@ -1340,6 +1377,9 @@ static void build_forms(void) {
     addf(g_call, 3, 0, 0, "CALL m32 + RET");
     static const char *fn[7] = {"LAHF", "SAHF", "CLC", "STC", "CMC", "CLD", "STD"};
     for (int k = 0; k < 7; k++) addf(g_flagop, k, 0, 0, "%s", fn[k]);
+    static const char *espn[7] = {"ADD ESP,imm8", "SUB ESP,imm8", "LEA ESP,[ESP+d8]", "MOV ESP,EBP (89)", "MOV ESP,EBP (8B)",
+                                  "ADD ESP,imm32", "MOV ESP,imm32"};
+    for (int k = 0; k < 7; k++) addf(g_espop, k, 32, 0, "%s", espn[k]);
     addf(g_xlat, 0, 0, 0, "XLAT");
     addf(g_xlat, 1, 0, 0, "XLAT (67h)");
     static const char *bcd[6] = {"DAA", "DAS", "AAA", "AAS", "AAM imm8", "AAD imm8"};
