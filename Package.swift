@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
         .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
-        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86"]),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC"]),
     ],
     swiftLanguageModes: [.v5]
 )

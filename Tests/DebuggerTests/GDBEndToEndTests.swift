@@ -92,6 +92,27 @@ final class GDBEndToEndTests: XCTestCase {
         XCTAssertTrue(cpu.breakpoints.isEmpty)
     }
 
+    /// Ctrl-C at gdb's terminal (SIGINT to gdb) while the guest spins:
+    /// gdb sends 0x03, the server stops the guest and gdb goes on with
+    /// the next command.
+    func testRealGDBInterruptsASpinningGuest() throws {
+        let cpu = TestGuest.make()
+        cpu.eip = 0x101B // jmp $
+        let bg = try BackgroundServer(cpu: cpu)
+        guard let out = try runGDB([
+            "set architecture i386",
+            "target remote 127.0.0.1:\(bg.port)",
+            "continue",
+            "printf \"AFTER=%x\\n\", $eip",
+            "kill",
+        ], interruptWhen: { cpu.instructionCount > 10_000 }) else { throw XCTSkip("gdb is not installed") }
+        let end = bg.finish()
+        XCTAssertTrue(out.contains("Program received signal SIGINT"), out)
+        XCTAssertEqual(printed(out, "AFTER"), 0x101B, out)
+        XCTAssertGreaterThan(cpu.instructionCount, 1000, out)
+        XCTAssertEqual(end, .killed, out)
+    }
+
     /// `quit` after a session detaches (qAttached says "attached"), so the
     /// guest keeps running without the debugger.
     func testQuitDetaches() throws {

@@ -136,7 +136,9 @@ final class RawGDBClient {
 
 /// Runs the real gdb in batch mode with `commands` (each one `-ex`) and
 /// returns everything it printed; nil if gdb is not installed.
-func runGDB(_ commands: [String], timeout: TimeInterval = 60) throws -> String? {
+/// With `interruptWhen`, gdb gets one SIGINT (what Ctrl-C at its terminal
+/// sends) as soon as the condition holds (polled every 50 ms).
+func runGDB(_ commands: [String], timeout: TimeInterval = 60, interruptWhen: (() -> Bool)? = nil) throws -> String? {
     let gdb = "/usr/bin/gdb"
     guard FileManager.default.isExecutableFile(atPath: gdb) else { return nil }
     let process = Process()
@@ -149,6 +151,13 @@ func runGDB(_ commands: [String], timeout: TimeInterval = 60) throws -> String? 
     try process.run()
     let timer = DispatchWorkItem { if process.isRunning { process.terminate() } }
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
+    if let interruptWhen {
+        Thread {
+            while process.isRunning && !interruptWhen() { usleep(50_000) }
+            usleep(200_000)
+            if process.isRunning { process.interrupt() }
+        }.start()
+    }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     timer.cancel()
