@@ -28,6 +28,8 @@ public final class GDBServer {
     public var sliceSize = 100_000
     /// Packet trace, if wanted.
     public var log: ((String) -> Void)?
+    /// Extra `monitor` commands (see `GDBSession.monitorExtension`).
+    public var monitorExtension: ((String) -> String?)?
 
     /// The TCP port actually bound (the one asked for, or a free one for 0).
     public var port: UInt16 { listener.port }
@@ -71,6 +73,7 @@ public final class GDBServer {
     public func serve(_ transport: GDBTransport) -> GDBSession.End {
         let session = GDBSession(cpu: cpu, transport: transport, sliceSize: sliceSize, reverse: reverse, runSlice: runSlice)
         session.log = log
+        session.monitorExtension = monitorExtension
         isServing = true
         defer { isServing = false }
         return session.serve()

@@ -29,6 +29,9 @@ public final class GDBSession {
     public var sliceSize: Int
     /// Receives every packet in and out (for `--gdb-log` style tracing).
     public var log: ((String) -> Void)?
+    /// Extra `monitor` commands from the machine's owner: gets the command
+    /// line, returns its output, or nil to fall through to the built-ins.
+    public var monitorExtension: ((String) -> String?)?
 
     private var decoder = GDBPacketDecoder()
     private var inbox: [GDBPacketDecoder.Event] = []
@@ -458,7 +461,8 @@ public final class GDBSession {
     private func monitor(_ hex: Substring) {
         guard let bytes = GDBPacket.hexDecode(hex) else { return send("E01") }
         let line = String(decoding: bytes, as: UTF8.self)
-        let output = GDBMonitor.run(line, cpu: cpu) ?? "unknown monitor command '\(line)'; try 'monitor help'\n"
+        let output = monitorExtension?(line) ?? GDBMonitor.run(line, cpu: cpu)
+            ?? "unknown monitor command '\(line)'; try 'monitor help'\n"
         var rest = Array(output.utf8)[...]
         while !rest.isEmpty {
             let chunk = rest.prefix(1024)

@@ -4,8 +4,10 @@ import X86
 
 /// The protocol packet by packet, over a real socket.
 final class GDBProtocolTests: XCTestCase {
-    private func connect(_ cpu: CPU, reverse: ReverseExecution? = nil) throws -> (BackgroundServer, RawGDBClient) {
-        let bg = try BackgroundServer(cpu: cpu, reverse: reverse)
+    private func connect(
+        _ cpu: CPU, reverse: ReverseExecution? = nil, monitorExtension: ((String) -> String?)? = nil
+    ) throws -> (BackgroundServer, RawGDBClient) {
+        let bg = try BackgroundServer(cpu: cpu, reverse: reverse, monitorExtension: monitorExtension)
         return (bg, try RawGDBClient(port: bg.port))
     }
 
@@ -181,7 +183,7 @@ final class GDBProtocolTests: XCTestCase {
 
     func testMonitorCommands() throws {
         let cpu = TestGuest.make()
-        let (bg, c) = try connect(cpu)
+        let (bg, c) = try connect(cpu, monitorExtension: { $0 == "snapshot" ? "saved\n" : nil })
         func monitor(_ cmd: String) -> String {
             c.send("qRcmd," + GDBPacket.hexEncode(cmd))
             var text = ""
@@ -202,6 +204,7 @@ final class GDBProtocolTests: XCTestCase {
         XCTAssertTrue(dump.contains("\n00001010: a1 00 20 00"), dump)
         XCTAssertEqual(monitor("translate 0x1234"), "linear 00001234 -> physical 00001234\n")
         XCTAssertTrue(monitor("bogus").contains("unknown monitor command"))
+        XCTAssertEqual(monitor("snapshot"), "saved\n", "the owner's extension comes first")
         XCTAssertTrue(monitor("help").contains("phys ADDR"))
         c.send("k")
         XCTAssertEqual(bg.finish(), .killed)

@@ -48,8 +48,9 @@ final class BackgroundServer {
     private let done = DispatchSemaphore(value: 0)
     private var end: GDBSession.End?
 
-    init(cpu: CPU, reverse: ReverseExecution? = nil) throws {
+    init(cpu: CPU, reverse: ReverseExecution? = nil, monitorExtension: ((String) -> String?)? = nil) throws {
         server = try GDBServer(cpu: cpu, port: 0, reverse: reverse) { n in cpu.run(maxInstructions: n) }
+        server.monitorExtension = monitorExtension
         let thread = Thread { [self] in
             end = server.waitForDebugger(timeoutMs: 30_000)
             done.signal()
