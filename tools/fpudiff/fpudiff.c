@@ -177,7 +177,10 @@ static f80 small_int_like(void) {
 static uint16_t gen_cw(int allow_unmasked) {
     static const uint16_t pcs[3] = {0x000, 0x200, 0x300};
     uint16_t cw = 0x1040 | 0x3F | pcs[rn(3)] | (uint16_t)(rn(4) << 10);
-    if (allow_unmasked && rn(10) == 0) cw &= (uint16_t)~(rn(2) ? 0x18 : (0x08 << rn(2)));
+    if (allow_unmasked && rn(10) == 0) {
+        if (rn(2)) cw &= (uint16_t)~(rn(2) ? 0x18 : (0x08 << rn(2)));   /* OE and/or UE */
+        else cw &= (uint16_t)~(rnd() & 0x3F);                             /* any subset */
+    }
     return cw;
 }
 
@@ -270,8 +273,9 @@ int main(int argc, char **argv) {
             struct fsave sv; memset(&sv, 0, sizeof sv);
             f80 a, b, r1, r2; memset(&r1, 0, sizeof r1); memset(&r2, 0, sizeof r2);
             uint16_t cw;
-            int allow_unmasked = d->kind == K_REG1 && (!strcmp(d->name, "add") || !strcmp(d->name, "sub") || !strcmp(d->name, "mul") || !strcmp(d->name, "div") || !strcmp(d->name, "sqrt") || !strcmp(d->name, "scale"));
-            if (d->kind == K_MEMSTORE && (!strcmp(d->name, "fst32") || !strcmp(d->name, "fst64"))) allow_unmasked = 1;
+            /* unmasked exceptions: register ops that do not push or pop, compares, stores */
+            int allow_unmasked = (d->kind == K_REG1 && strcmp(d->name, "patan") && strcmp(d->name, "yl2x") && strcmp(d->name, "yl2xp1"))
+                || d->kind == K_REG2 || d->kind == K_CMP || d->kind == K_MEMSTORE;
             cw = gen_cw(allow_unmasked);
             gen_operands(d->name, &a, &b);
             if (d->kind == K_MEMLOAD) {

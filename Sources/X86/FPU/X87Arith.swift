@@ -37,6 +37,14 @@ extension X87 {
         (a.isDenormalOperand || b.isDenormalOperand) ? .denormal : []
     }
 
+    /// A pseudo-denormal rewritten with exponent 1 (same value); other
+    /// values unchanged.
+    @inline(__always)
+    static func canonical(_ a: X87Float) -> X87Float {
+        if a.kind == .pseudoDenormal { return X87Float(signExp: a.signExp | 1, significand: a.significand) }
+        return a
+    }
+
     // MARK: - Add / subtract
 
     public static func add(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
@@ -51,6 +59,7 @@ extension X87 {
         if let r = binarySpecial(a, b0) { return r }
         let b = negateB ? b0.negated : b0
         var flags = denormalFlag(a, b)
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         let rc = Int((cw >> 10) & 3)
         let aInf = a.isInfinity, bInf = b.isInfinity
         if aInf || bInf {
@@ -106,6 +115,7 @@ extension X87 {
     public static func mul(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         let sign = a.sign != b.sign
         let aInf = a.isInfinity, bInf = b.isInfinity, aZ = a.isZero, bZ = b.isZero
         if aInf || bInf {
@@ -142,6 +152,7 @@ extension X87 {
             flags = .zeroDivide
             return X87Result(X87Float(sign: sign, exp: 0x7FFF, significand: 1 << 63), flags)
         }
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         if aZ { return X87Result(X87Float(sign: sign, exp: 0, significand: 0), flags) }
         let ua = unpack(a), ub = unpack(b)
         var r = divCore(sign, ua, ub, bits: precisionBits(cw), cw: cw)
@@ -183,6 +194,7 @@ extension X87 {
         }
         if a.sign { return X87Result(.indefinite, .invalid) }
         let flags: X87Flags = a.isDenormalOperand ? .denormal : []
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         let u = unpack(a)
         let E = u.exp - bias
         let odd = E & 1 != 0
@@ -280,6 +292,7 @@ extension X87 {
         default: break
         }
         var flags: X87Flags = a.isDenormalOperand ? .denormal : []
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         let u = unpack(a)
         if u.exp - bias >= 63 { return X87Result(a, flags) }
         let r = roundToIntegerMagnitude(u, rc: Int((cw >> 10) & 3))
@@ -307,7 +320,9 @@ extension X87 {
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
         if a.isInfinity || b.isZero { return X87Result(.indefinite, .invalid) }
-        if a.isZero || b.isInfinity { return X87Result(a, flags) }
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
+        if a.isZero { return X87Result(a, flags) }
+        if b.isInfinity { return X87Result(canonical(a), flags) }
         let ua = unpack(a), ub = unpack(b)
         let D = ua.exp - ub.exp
         if D < -1 || (D == -1 && !ieee) {
@@ -402,6 +417,7 @@ extension X87 {
     public static func scale(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         if b.isInfinity {
             if b.sign {
                 if a.isInfinity { flags.insert(.invalid); return X87Result(.indefinite, flags) }
@@ -440,6 +456,7 @@ extension X87 {
         default: break
         }
         let flags: X87Flags = a.isDenormalOperand ? .denormal : []
+        if cw & 2 == 0 && flags.contains(.denormal) { return (a, a, .denormal) }
         let u = unpack(a)
         let E = u.exp - bias
         let mag = UInt64(E < 0 ? -E : E)

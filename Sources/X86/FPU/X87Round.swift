@@ -102,7 +102,11 @@ extension X87 {
         let rc = Int((cw >> 10) & 3)
         var flags: X87Flags = []
         if exp <= 0 {
-            if cw & X87Flags.underflow.rawValue == 0 && exp + 0x6000 > 0 {
+            if cw & X87Flags.underflow.rawValue == 0 {
+                if exp + 0x6000 <= 0 {
+                    // still out of range after the bias adjustment: zero
+                    return X87Result(X87Float(sign: sign, exp: 0, significand: 0), [.underflow, .precision])
+                }
                 // Unmasked underflow: bias-adjusted result, UE always.
                 exp += 0x6000
                 flags.insert(.underflow)
@@ -129,7 +133,11 @@ extension X87 {
         var sig = r.sig
         if r.carry { sig = 1 << 63; exp += 1 }
         if exp >= 0x7FFF {
-            if cw & X87Flags.overflow.rawValue == 0 && exp - 0x6000 < 0x7FFF {
+            if cw & X87Flags.overflow.rawValue == 0 {
+                if exp - 0x6000 >= 0x7FFF {
+                    // still out of range after the bias adjustment: infinity
+                    return X87Result(X87Float(sign: sign, exp: 0x7FFF, significand: 1 << 63), [.overflow, .precision, .c1])
+                }
                 exp -= 0x6000
                 flags.insert(.overflow)
             } else {

@@ -186,10 +186,19 @@ extension X87 {
         }
     }
 
+    /// Unmasked denormal-operand exception: nothing is computed.
+    static func trigSpecial(_ a: X87Float, cw: UInt16) -> TrigSpecial {
+        let s = trigSpecial(a)
+        if case .compute(let f) = s, f.contains(.denormal), cw & 2 == 0 {
+            return .value(X87Result(a, .denormal))
+        }
+        return s
+    }
+
     // MARK: - FSIN / FCOS / FSINCOS / FPTAN
 
     public static func sin(_ a: X87Float, cw: UInt16) -> X87Result {
-        switch trigSpecial(a) {
+        switch trigSpecial(a, cw: cw) {
         case .value(let r): return r
         case .outOfRange: return X87Result(a, .c2)
         case .compute(let f):
@@ -204,7 +213,7 @@ extension X87 {
     }
 
     public static func cos(_ a: X87Float, cw: UInt16) -> X87Result {
-        switch trigSpecial(a) {
+        switch trigSpecial(a, cw: cw) {
         case .value(let r):
             if a.isZero { return X87Result(.one) }
             return r
@@ -223,7 +232,7 @@ extension X87 {
     /// unless C2 is set (operand out of range: ST(0) unchanged, no push).
     /// Masked invalid: both are the indefinite / the quieted NaN.
     public static func sincos(_ a: X87Float, cw: UInt16) -> (sin: X87Float, cos: X87Float, flags: X87Flags) {
-        switch trigSpecial(a) {
+        switch trigSpecial(a, cw: cw) {
         case .value(let r):
             if a.isZero { return (a, .one, []) }
             return (r.value, r.value, r.flags)
@@ -244,10 +253,16 @@ extension X87 {
         }
     }
 
-    /// FPTAN: the caller replaces ST(0) with `tan` and pushes 1.0 unless
-    /// C2 is set (out of range: ST(0) unchanged, no push).
-    public static func ptan(_ a: X87Float, cw: UInt16) -> (tan: X87Float, flags: X87Flags) {
-        switch trigSpecial(a) {
+    /// FPTAN: the caller replaces ST(0) with `tan` and then pushes `push`
+    /// (1.0, or the same NaN when the result is a NaN) unless C2 is set
+    /// (out of range: ST(0) unchanged, no push).
+    public static func ptan(_ a: X87Float, cw: UInt16) -> (tan: X87Float, push: X87Float, flags: X87Flags) {
+        let r = ptanValue(a, cw: cw)
+        return (r.tan, r.tan.isNaN ? r.tan : .one, r.flags)
+    }
+
+    static func ptanValue(_ a: X87Float, cw: UInt16) -> (tan: X87Float, flags: X87Flags) {
+        switch trigSpecial(a, cw: cw) {
         case .value(let r): return (r.value, r.flags)
         case .outOfRange: return (a, .c2)
         case .compute(let f):
@@ -268,6 +283,7 @@ extension X87 {
     public static func patan(_ y: X87Float, _ x: X87Float, cw: UInt16) -> X87Result {
         if let r = binarySpecial(x, y) { return r }
         let flags = denormalFlag(x, y)
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(x, .denormal) }
         func angle(_ v: BF) -> X87Result {
             var r = v.rounded(cw: cw)
             r.flags.formUnion(flags)
@@ -316,9 +332,11 @@ extension X87 {
         default: break
         }
         let flags: X87Flags = a.isDenormalOperand ? .denormal : []
-        if a.significand == 1 << 63 && a.biasedExponent == bias {
-            // 2^1 - 1 = 1, 2^-1 - 1 = -0.5: exact
-            return X87Result(a.sign ? X87Float(signExp: 0xBFFE, significand: 1 << 63) : .one, flags)
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
+        if a.biasedExponent >= bias {
+            // Outside the architected range (-1, 1): the hardware leaves the
+            // operand unchanged and reports PE.
+            return X87Result(a, .precision)
         }
         var r = expm1Kernel(BF(a) * BF.ln2).rounded(cw: cw)
         r.flags.formUnion(flags)
@@ -339,6 +357,7 @@ extension X87 {
             if !y.isInfinity { flags = .zeroDivide }
             return X87Result(X87Float(sign: !y.sign, exp: 0x7FFF, significand: 1 << 63), flags)
         }
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(x, .denormal) }
         if x.isInfinity {
             if y.isZero { return inv }
             return X87Result(X87Float(sign: y.sign, exp: 0x7FFF, significand: 1 << 63), flags)
@@ -371,6 +390,7 @@ extension X87 {
     public static func yl2xp1(_ y: X87Float, _ x: X87Float, cw: UInt16) -> X87Result {
         if let r = binarySpecial(x, y) { return r }
         let flags = denormalFlag(x, y)
+        if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(x, .denormal) }
         let inv = X87Result(.indefinite, .invalid)
         let s = x.sign != y.sign
         if x.isZero {
@@ -381,9 +401,13 @@ extension X87 {
             if x.sign || y.isZero { return inv }
             return X87Result(X87Float(sign: y.sign, exp: 0x7FFF, significand: 1 << 63), flags)
         }
+        if y.isZero { return X87Result(X87Float(sign: s, exp: 0, significand: 0), flags) }
         let bx = BF(x)
         let onePlus = BF.one + bx
-        if onePlus.neg || onePlus.isZero { return inv }
+        if onePlus.neg || onePlus.isZero {
+            // x <= -1: the hardware stores x unchanged and reports PE.
+            return X87Result(x, flags.union(.precision))
+        }
         if y.isInfinity { return X87Result(X87Float(sign: s, exp: 0x7FFF, significand: 1 << 63), flags) }
         if y.isZero { return X87Result(X87Float(sign: s, exp: 0, significand: 0), flags) }
         let l: BF

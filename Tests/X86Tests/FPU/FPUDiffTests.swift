@@ -156,6 +156,8 @@ enum FPUDiffRunner {
         return lo.significand == ~0 && hi.significand == 1 << 63
     }
 
+    static let storeOps: Set<String> = ["fst32", "fst64", "fist16", "fist32", "fist64", "fbstp"]
+    static let loadOps: Set<String> = ["fld32", "fld64", "fild16", "fild32", "fild64", "fbld"]
     static let transcendental: Set<String> = ["sin", "cos", "sincos", "ptan", "patan", "f2xm1", "yl2x", "yl2xp1"]
 
     static func check(op: String, cw: UInt16, a: X87Float, b: X87Float, r1: X87Float, r2: X87Float, sw: UInt16, stats: inout Stats) {
@@ -187,7 +189,7 @@ enum FPUDiffRunner {
             if r.flags.contains(.c2) || r.flags.contains(.invalid) && cw & 1 == 0 { got1 = r.sin } else { got1 = r.cos; got2 = r.sin }
         case "ptan":
             let r = X87.ptan(a, cw: cw); flags = r.flags.rawValue
-            if r.flags.contains(.c2) { got1 = r.tan } else { got1 = .one; got2 = r.tan }
+            if r.flags.contains(.c2) { got1 = r.tan } else { got1 = r.push; got2 = r.tan }
         case "patan": let r = X87.patan(b, a, cw: cw); got1 = r.value; flags = r.flags.rawValue
         case "f2xm1": let r = X87.f2xm1(a, cw: cw); got1 = r.value; flags = r.flags.rawValue
         case "yl2x": let r = X87.yl2x(b, a, cw: cw); got1 = r.value; flags = r.flags.rawValue
@@ -213,10 +215,12 @@ enum FPUDiffRunner {
         default:
             return
         }
-        unmaskedStoreSuppressed = (op == "fst32" || op == "fst64") && (flags & ~cw & 0x3F) != 0
+        let isStore = storeOps.contains(op)
+        // Unmasked IE/DE/ZE/OE/UE suppress a memory store (the caller raises #MF).
+        unmaskedStoreSuppressed = isStore && (flags & ~cw & 0x1F) != 0
         if unmaskedStoreSuppressed { compareValue = false }
-        // Unmasked IE/ZE/DE leave the destination untouched on hardware.
-        if (flags & ~cw & 0x07) != 0 && got1 != nil && !unmaskedStoreSuppressed && !op.hasPrefix("f") {
+        // Unmasked IE/ZE/DE leave the register destination untouched.
+        if (flags & ~cw & 0x07) != 0 && got1 != nil && !isStore && !loadOps.contains(op) {
             got1 = a; got2 = nil
         }
         let isT = transcendental.contains(op)
