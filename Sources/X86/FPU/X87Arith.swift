@@ -318,11 +318,18 @@ extension X87 {
     /// (quotient bits Q2/Q0/Q1) and C2 (reduction incomplete).
     public static func partialRemainder(_ a: X87Float, _ b: X87Float, ieee: Bool, cw: UInt16) -> X87Result {
         if let r = binarySpecial(a, b) { return r }
-        var flags = denormalFlag(a, b)
+        let flags = denormalFlag(a, b)
         if a.isInfinity || b.isZero { return X87Result(.indefinite, .invalid) }
         if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         if a.isZero { return X87Result(a, flags) }
-        if b.isInfinity { return X87Result(canonical(a), flags) }
+        if b.isInfinity {
+            // ST(0) is kept, but it still goes through rounding: a denormal
+            // raises unmasked underflow with a bias-adjusted result.
+            let ua = unpack(a)
+            var r = roundPack(ua.sign, ua.exp, ua.sig, 0, bits: 64, cw: cw)
+            r.flags.formUnion(flags)
+            return r
+        }
         let ua = unpack(a), ub = unpack(b)
         let D = ua.exp - ub.exp
         if D < -1 || (D == -1 && !ieee) {

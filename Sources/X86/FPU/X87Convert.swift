@@ -107,15 +107,13 @@ extension X87 {
         let rc = Int((cw >> 10) & 3)
         let p = fracBits + 1
         var d = u.exp - bias + ebias   // destination biased exponent
-        if d <= 0 {
+        let tinyAfter = d < 0 || (d == 0 && !roundBits(u.sig, 0, bits: p, rc: rc, sign: u.sign).carry)
+        if d <= 0 && (tinyAfter || tininessBeforeRounding) {
             if cw & X87Flags.underflow.rawValue == 0 {
                 flags.insert(.underflow)
                 return X87StoreResult(bits: 0, flags: flags)
             }
-            var tiny = true
-            if !tininessBeforeRounding && d == 0 {
-                if roundBits(u.sig, 0, bits: p, rc: rc, sign: u.sign).carry { tiny = false }
-            }
+            let tiny = tininessBeforeRounding || tinyAfter
             let (h, l) = shiftRightJam(u.sig, 0, 1 - d)
             let r = roundBits(h, l, bits: p, rc: rc, sign: u.sign)
             // r.sig holds the significand at the fixed position; a carry means 2^(1-ebias)*... (min normal*2)? impossible

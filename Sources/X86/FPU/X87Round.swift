@@ -101,7 +101,9 @@ extension X87 {
         }
         let rc = Int((cw >> 10) & 3)
         var flags: X87Flags = []
-        if exp <= 0 {
+        // Tiny after rounding to the precision with an unbounded exponent?
+        let tinyAfter = exp < 0 || (exp == 0 && !roundBits(hi, lo, bits: bits, rc: rc, sign: sign).carry)
+        if exp <= 0 && (tinyAfter || tininessBeforeRounding) {
             if cw & X87Flags.underflow.rawValue == 0 {
                 if exp + 0x6000 <= 0 {
                     // still out of range after the bias adjustment: zero
@@ -111,11 +113,7 @@ extension X87 {
                 exp += 0x6000
                 flags.insert(.underflow)
             } else {
-                var tiny = true
-                if !tininessBeforeRounding && exp == 0 {
-                    let r = roundBits(hi, lo, bits: bits, rc: rc, sign: sign)
-                    if r.carry { tiny = false }
-                }
+                let tiny = tininessBeforeRounding || tinyAfter
                 (hi, lo) = shiftRightJam(hi, lo, 1 - exp)
                 let r = roundBits(hi, lo, bits: bits, rc: rc, sign: sign)
                 var sig = r.sig

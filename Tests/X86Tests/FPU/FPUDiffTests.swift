@@ -58,6 +58,7 @@ enum FPUDiffRunner {
         var valueMismatch = 0
         var flagMismatch = 0
         var inexactFlagOnly = 0   // transcendentals: PE/UE/C1 differences (informational)
+        var notBitExact = 0       // transcendentals: value within 1 ulp but not identical
         var examples: [String] = []
     }
 
@@ -65,14 +66,14 @@ enum FPUDiffRunner {
         var perOp: [String: OpStats] = [:]
         var total: Int { perOp.values.reduce(0) { $0 + $1.count } }
         func table() -> String {
-            var s = "op        cases  fail  value  flags  info(PE/UE/C1 on transcendentals)\n"
+            var s = "op         cases  fail  value  flags  PE/UE/C1-diff  1ulp-diff   (last two: transcendentals, informational)\n"
             var tc = 0, tf = 0
             for (op, st) in perOp.sorted(by: { $0.key < $1.key }) {
                 tc += st.count; tf += st.failures
                 s += op.padding(toLength: 8, withPad: " ", startingAt: 0)
                     + String(st.count).leftPad(8) + String(st.failures).leftPad(6)
                     + String(st.valueMismatch).leftPad(7) + String(st.flagMismatch).leftPad(7)
-                    + String(st.inexactFlagOnly).leftPad(7) + "\n"
+                    + String(st.inexactFlagOnly).leftPad(15) + String(st.notBitExact).leftPad(11) + "\n"
                 for e in st.examples.prefix(3) { s += "    " + e + "\n" }
             }
             s += "TOTAL   " + String(tc).leftPad(8) + String(tf).leftPad(6) + "\n"
@@ -236,6 +237,7 @@ enum FPUDiffRunner {
         var st = stats.perOp[op] ?? OpStats()
         st.count += 1
         if isT && (flags & 0x0238) != (sw & 0x0238) { st.inexactFlagOnly += 1 }
+        if isT && valueOK && compareValue && (got1 != r1 || (got2 != nil && got2 != r2)) { st.notBitExact += 1 }
         if !valueOK { st.valueMismatch += 1 }
         if !flagsOK { st.flagMismatch += 1 }
         if !valueOK || !flagsOK {
