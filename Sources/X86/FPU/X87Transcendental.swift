@@ -248,7 +248,7 @@ extension X87 {
             let rs = s.rounded(cw: cw), rcos = c.rounded(cw: cw)
             var flags = f.union(rs.flags).union(rcos.flags)
             flags.remove(.c1)
-            if rcos.flags.contains(.c1) { flags.insert(.c1) }
+            if rs.flags.contains(.c1) { flags.insert(.c1) }
             return (rs.value, rcos.value, flags)
         }
     }
@@ -378,6 +378,8 @@ extension X87 {
             let k = ux.exp - bias
             var r = mul(y, fromInt64(Int64(k)), cw: cw | 0x0300)
             r.flags.formUnion(flags)
+            // the hardware reports PE for x < 1 even though the product is exact
+            if k < 0 { r.flags.insert(.precision) }
             return r
         }
         var r = (BF(y) * log2Kernel(BF(x))).rounded(cw: cw)

@@ -59,6 +59,8 @@ enum FPUDiffRunner {
         var flagMismatch = 0
         var inexactFlagOnly = 0   // transcendentals: PE/UE/C1 differences (informational)
         var notBitExact = 0       // transcendentals: value within 1 ulp but not identical
+        var c1Diff = 0, peDiff = 0, ueDiff = 0
+        var infoExamples: [String] = []
         var examples: [String] = []
     }
 
@@ -73,8 +75,12 @@ enum FPUDiffRunner {
                 s += op.padding(toLength: 8, withPad: " ", startingAt: 0)
                     + String(st.count).leftPad(8) + String(st.failures).leftPad(6)
                     + String(st.valueMismatch).leftPad(7) + String(st.flagMismatch).leftPad(7)
-                    + String(st.inexactFlagOnly).leftPad(15) + String(st.notBitExact).leftPad(11) + "\n"
+                    + String(st.inexactFlagOnly).leftPad(15) + String(st.notBitExact).leftPad(11)
+                    + (st.inexactFlagOnly > 0 ? "   (C1 \(st.c1Diff), PE \(st.peDiff), UE \(st.ueDiff))" : "") + "\n"
                 for e in st.examples.prefix(3) { s += "    " + e + "\n" }
+                if ProcessInfo.processInfo.environment["FPUDIFF_VERBOSE"] != nil {
+                    for e in st.infoExamples { s += "    info: " + e + "\n" }
+                }
             }
             s += "TOTAL   " + String(tc).leftPad(8) + String(tf).leftPad(6) + "\n"
             return s
@@ -157,6 +163,7 @@ enum FPUDiffRunner {
         return lo.significand == ~0 && hi.significand == 1 << 63
     }
 
+    static let infoMask: UInt16 = UInt16(ProcessInfo.processInfo.environment["FPUDIFF_INFOMASK"] ?? "", radix: 16) ?? 0x0238
     static let storeOps: Set<String> = ["fst32", "fst64", "fist16", "fist32", "fist64", "fbstp"]
     static let loadOps: Set<String> = ["fld32", "fld64", "fild16", "fild32", "fild64", "fbld"]
     static let transcendental: Set<String> = ["sin", "cos", "sincos", "ptan", "patan", "f2xm1", "yl2x", "yl2xp1"]
@@ -236,7 +243,15 @@ enum FPUDiffRunner {
         _ = mask
         var st = stats.perOp[op] ?? OpStats()
         st.count += 1
-        if isT && (flags & 0x0238) != (sw & 0x0238) { st.inexactFlagOnly += 1 }
+        if isT && (flags & 0x0238) != (sw & 0x0238) {
+            st.inexactFlagOnly += 1
+            if (flags ^ sw) & 0x200 != 0 { st.c1Diff += 1 }
+            if (flags ^ sw) & 0x20 != 0 { st.peDiff += 1 }
+            if (flags ^ sw) & 0x10 != 0 { st.ueDiff += 1 }
+            if st.infoExamples.count < 4 && (flags ^ sw) & infoMask != 0 {
+                st.infoExamples.append("cw=\(String(cw, radix: 16)) a=\(a) b=\(b) want \(r1) \(r2) sw=\(String(sw, radix: 16)) got \(got1.map { $0.description } ?? "-") \(got2.map { $0.description } ?? "-") sw=\(String(flags & 0x473F, radix: 16))")
+            }
+        }
         if isT && valueOK && compareValue && (got1 != r1 || (got2 != nil && got2 != r2)) { st.notBitExact += 1 }
         if !valueOK { st.valueMismatch += 1 }
         if !flagsOK { st.flagMismatch += 1 }
