@@ -55,7 +55,20 @@ extension X87 {
         addSub(a, b, negateB: true, cw: cw)
     }
 
+    /// Both operands normal (exponent 1...0x7FFE, integer bit set): no
+    /// special-case checks needed.
+    @inline(__always)
+    static func bothNormal(_ a: X87Float, _ b: X87Float) -> Bool {
+        let ea = a.signExp & 0x7FFF, eb = b.signExp & 0x7FFF
+        return ea &- 1 < 0x7FFE && eb &- 1 < 0x7FFE && (a.significand & b.significand) >> 63 != 0
+    }
+
     static func addSub(_ a: X87Float, _ b0: X87Float, negateB: Bool, cw: UInt16) -> X87Result {
+        if bothNormal(a, b0) {
+            let ua = X87Unpacked(sign: a.sign, exp: a.biasedExponent, sig: a.significand)
+            let ub = X87Unpacked(sign: b0.sign != negateB, exp: b0.biasedExponent, sig: b0.significand)
+            return addCore(ua, ub, cw: cw)
+        }
         if let r = binarySpecial(a, b0) { return r }
         let b = negateB ? b0.negated : b0
         var flags = denormalFlag(a, b)
@@ -74,7 +87,7 @@ extension X87 {
             let s = a.sign == b.sign ? a.sign : (rc == 1)
             return X87Result(s ? .negativeZero : .zero, flags)
         }
-        var ua = unpack(a), ub = unpack(b)
+        let ua = unpack(a), ub = unpack(b)
         let bits = precisionBits(cw)
         if bZ || aZ {
             let u = aZ ? ub : ua
@@ -82,6 +95,15 @@ extension X87 {
             r.flags.formUnion(flags)
             return r
         }
+        var r = addCore(ua, ub, cw: cw)
+        r.flags.formUnion(flags)
+        return r
+    }
+
+    @inline(__always)
+    static func addCore(_ ua0: X87Unpacked, _ ub0: X87Unpacked, cw: UInt16) -> X87Result {
+        var ua = ua0, ub = ub0
+        let bits = precisionBits(cw)
         if ua.exp < ub.exp || (ua.exp == ub.exp && ua.sig < ub.sig) { swap(&ua, &ub) }
         let (bh, bl) = shiftRightJam(ub.sig, 0, ua.exp - ub.exp)
         var r: X87Result
@@ -102,17 +124,20 @@ extension X87 {
             let (l, borrow) = UInt64(0).subtractingReportingOverflow(bl)
             let h = ua.sig &- bh &- (borrow ? 1 : 0)
             if h == 0 && l == 0 {
-                return X87Result(rc == 1 ? .negativeZero : .zero, flags)
+                return X87Result((cw >> 10) & 3 == 1 ? .negativeZero : .zero)
             }
             r = roundPack(ua.sign, ua.exp, h, l, bits: bits, cw: cw)
         }
-        r.flags.formUnion(flags)
         return r
     }
 
     // MARK: - Multiply
 
     public static func mul(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
+        if bothNormal(a, b) {
+            let (h, l) = a.significand.multipliedFullWidth(by: b.significand)
+            return roundPack(a.sign != b.sign, a.biasedExponent + b.biasedExponent - bias + 1, h, l, bits: precisionBits(cw), cw: cw)
+        }
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
         if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
@@ -138,6 +163,11 @@ extension X87 {
     // MARK: - Divide
 
     public static func div(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
+        if bothNormal(a, b) {
+            let ua = X87Unpacked(sign: a.sign, exp: a.biasedExponent, sig: a.significand)
+            let ub = X87Unpacked(sign: b.sign, exp: b.biasedExponent, sig: b.significand)
+            return divCore(a.sign != b.sign, ua, ub, bits: precisionBits(cw), cw: cw)
+        }
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
         let sign = a.sign != b.sign

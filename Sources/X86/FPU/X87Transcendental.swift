@@ -404,13 +404,13 @@ extension X87 {
             return X87Result(X87Float(sign: y.sign, exp: 0x7FFF, significand: 1 << 63), flags)
         }
         if y.isZero { return X87Result(X87Float(sign: s, exp: 0, significand: 0), flags) }
+        if y.isInfinity { return X87Result(X87Float(sign: s, exp: 0x7FFF, significand: 1 << 63), flags) }
         let bx = BF(x)
         let onePlus = BF.one + bx
         if onePlus.neg || onePlus.isZero {
             // x <= -1: the hardware stores x unchanged and reports PE.
             return X87Result(x, flags.union(.precision))
         }
-        if y.isInfinity { return X87Result(X87Float(sign: s, exp: 0x7FFF, significand: 1 << 63), flags) }
         if y.isZero { return X87Result(X87Float(sign: s, exp: 0, significand: 0), flags) }
         let l: BF
         if bx.exp < -1 {
