@@ -68,6 +68,17 @@ R1(f2xm1, "f2xm1")
 R2(yl2x, "fyl2x")
 R2(yl2xp1, "fyl2xp1")
 
+/* ---- register op memory (ST0 = ST0 op m32/m64), b's low bits are the memory operand ---- */
+#define RM(name, insn, T) static void op_##name(uint16_t cw, const f80 *a, const f80 *b, struct fsave *sv) { \
+    T m; memcpy(&m, &b->sig, sizeof m); \
+    __asm__ volatile(PRE LOADA insn " %[m]" POST : [s] "=m"(*sv) : [cw] "m"(cw), [a] "m"(*a), [m] "m"(m) : "memory"); }
+RM(fadd32, "fadds", uint32_t)
+RM(fadd64, "faddl", uint64_t)
+RM(fdiv32, "fdivs", uint32_t)
+RM(fmul64, "fmull", uint64_t)
+RM(fcom32, "fcoms", uint32_t)
+RM(fiadd32, "fiaddl", uint32_t)
+
 /* ---- memory operations -------------------------------------------------- */
 static void op_fld32(uint16_t cw, const void *m, struct fsave *sv) {
     __asm__ volatile(PRE "flds %[m]" POST : [s] "=m"(*sv) : [cw] "m"(cw), [m] "m"(*(const uint32_t *)m) : "memory"); }
@@ -215,6 +226,8 @@ static const struct opdesc ops[] = {
     {"tst", K_CMP, op_tst}, {"xam", K_CMP, op_xam},
     {"sin", K_REG1, op_sin}, {"cos", K_REG1, op_cos}, {"sincos", K_REG1_2OUT, op_sincos}, {"ptan", K_REG1_2OUT, op_ptan},
     {"patan", K_REG1, op_patan}, {"f2xm1", K_REG1, op_f2xm1}, {"yl2x", K_REG1, op_yl2x}, {"yl2xp1", K_REG1, op_yl2xp1},
+    {"fadd32", K_REG1, op_fadd32}, {"fadd64", K_REG1, op_fadd64}, {"fdiv32", K_REG1, op_fdiv32},
+    {"fmul64", K_REG1, op_fmul64}, {"fcom32", K_CMP, op_fcom32}, {"fiadd32", K_REG1, op_fiadd32},
     {"fld32", K_MEMLOAD, 0, op_fld32, 0, 32}, {"fld64", K_MEMLOAD, 0, op_fld64, 0, 64},
     {"fild16", K_MEMLOAD, 0, op_fild16, 0, 16}, {"fild32", K_MEMLOAD, 0, op_fild32, 0, 32},
     {"fild64", K_MEMLOAD, 0, op_fild64, 0, 64}, {"fbld", K_MEMLOAD, 0, op_fbld, 0, 80},
@@ -248,6 +261,22 @@ static void gen_operands(const char *name, f80 *a, f80 *b) {
     } else if (!strcmp(name, "patan")) {
         if (rn(10)) { a->se = (rn(2) ? 0x8000 : 0) | (0x3FFF - 30 + rn(60)); a->sig = rnd() | (1ULL << 63);
                       b->se = (rn(2) ? 0x8000 : 0) | (0x3FFF - 30 + rn(60)); b->sig = rnd() | (1ULL << 63); }
+    } else if (name[0] == 'f' && (name[1] == 'a' || name[1] == 'd' || name[1] == 'm' || name[1] == 'c' || name[1] == 'i')) {
+        /* memory operand in b->sig: a float32/float64 (or int32) with special patterns */
+        uint64_t x = rnd();
+        int w64 = strstr(name, "64") != 0;
+        int c = rn(8);
+        if (!w64) {
+            uint32_t e = c == 0 ? 0 : c == 1 ? 0xFF : (uint32_t)(((a->se & 0x7FFF) - 0x3FFF + 127 + rn(9) - 4) & 0xFF);
+            x = (x & 0x807FFFFFULL) | ((uint64_t)e << 23);
+            if (rn(3) == 0) x &= 0xFFFFF000;
+            if (name[1] == 'i') x = rn(2) ? (uint32_t)rnd() : (uint32_t)(int32_t)(rn(2000) - 1000);
+        } else {
+            uint64_t e = c == 0 ? 0 : c == 1 ? 0x7FF : (uint64_t)(((a->se & 0x7FFF) - 0x3FFF + 1023 + rn(9) - 4) & 0x7FF);
+            x = (x & 0x800FFFFFFFFFFFFFULL) | (e << 52);
+            if (rn(3) == 0) x &= ~0xFFFFFFFFULL;
+        }
+        b->sig = x; b->se = 0;
     } else if (!strcmp(name, "scale")) {
         if (rn(4)) { int k = rn(4); b->se = (rn(3) ? 0 : 0x8000) | (0x3FFF + (k == 0 ? 14 + rn(3) : rn(14))); b->sig = rnd() | (1ULL << 63); }
     } else if (!strcmp(name, "prem") || !strcmp(name, "prem1")) {

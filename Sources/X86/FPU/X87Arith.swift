@@ -63,8 +63,8 @@ extension X87 {
         return ea &- 1 < 0x7FFE && eb &- 1 < 0x7FFE && (a.significand & b.significand) >> 63 != 0
     }
 
-    static func addSub(_ a: X87Float, _ b0: X87Float, negateB: Bool, cw: UInt16) -> X87Result {
-        if bothNormal(a, b0) {
+    static func addSub(_ a: X87Float, _ b0: X87Float, negateB: Bool, cw: UInt16, memDenormal: Bool = false) -> X87Result {
+        if !memDenormal && bothNormal(a, b0) {
             let ua = X87Unpacked(sign: a.sign, exp: a.biasedExponent, sig: a.significand)
             let ub = X87Unpacked(sign: b0.sign != negateB, exp: b0.biasedExponent, sig: b0.significand)
             return addCore(ua, ub, cw: cw)
@@ -72,6 +72,7 @@ extension X87 {
         if let r = binarySpecial(a, b0) { return r }
         let b = negateB ? b0.negated : b0
         var flags = denormalFlag(a, b)
+        if memDenormal { flags.insert(.denormal) }
         if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         let rc = Int((cw >> 10) & 3)
         let aInf = a.isInfinity, bInf = b.isInfinity
@@ -134,12 +135,17 @@ extension X87 {
     // MARK: - Multiply
 
     public static func mul(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
-        if bothNormal(a, b) {
+        mul(a, b, cw: cw, memDenormal: false)
+    }
+
+    static func mul(_ a: X87Float, _ b: X87Float, cw: UInt16, memDenormal: Bool) -> X87Result {
+        if !memDenormal && bothNormal(a, b) {
             let (h, l) = a.significand.multipliedFullWidth(by: b.significand)
             return roundPack(a.sign != b.sign, a.biasedExponent + b.biasedExponent - bias + 1, h, l, bits: precisionBits(cw), cw: cw)
         }
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
+        if memDenormal { flags.insert(.denormal) }
         if cw & 2 == 0 && flags.contains(.denormal) { return X87Result(a, .denormal) }
         let sign = a.sign != b.sign
         let aInf = a.isInfinity, bInf = b.isInfinity, aZ = a.isZero, bZ = b.isZero
@@ -163,13 +169,18 @@ extension X87 {
     // MARK: - Divide
 
     public static func div(_ a: X87Float, _ b: X87Float, cw: UInt16) -> X87Result {
-        if bothNormal(a, b) {
+        div(a, b, cw: cw, memDenormal: false)
+    }
+
+    static func div(_ a: X87Float, _ b: X87Float, cw: UInt16, memDenormal: Bool) -> X87Result {
+        if !memDenormal && bothNormal(a, b) {
             let ua = X87Unpacked(sign: a.sign, exp: a.biasedExponent, sig: a.significand)
             let ub = X87Unpacked(sign: b.sign, exp: b.biasedExponent, sig: b.significand)
             return divCore(a.sign != b.sign, ua, ub, bits: precisionBits(cw), cw: cw)
         }
         if let r = binarySpecial(a, b) { return r }
         var flags = denormalFlag(a, b)
+        if memDenormal { flags.insert(.denormal) }
         let sign = a.sign != b.sign
         let aInf = a.isInfinity, bInf = b.isInfinity, aZ = a.isZero, bZ = b.isZero
         if aInf {
@@ -505,12 +516,16 @@ extension X87 {
     /// FCOM (unordered == false) / FUCOM (unordered == true) semantics.
     /// The returned flags carry exception bits plus C0/C2/C3 (C1 cleared).
     public static func compare(_ a: X87Float, _ b: X87Float, unordered: Bool) -> (relation: X87Relation, flags: X87Flags) {
+        compare(a, b, unordered: unordered, memDenormal: false)
+    }
+
+    static func compare(_ a: X87Float, _ b: X87Float, unordered: Bool, memDenormal: Bool) -> (relation: X87Relation, flags: X87Flags) {
         if a.isUnsupported || b.isUnsupported { return (.unordered, X87Flags.invalid.union(X87Relation.unordered.conditionFlags)) }
         if a.isNaN || b.isNaN {
             let inv = !unordered || a.isSignalingNaN || b.isSignalingNaN
             return (.unordered, (inv ? X87Flags.invalid : []).union(X87Relation.unordered.conditionFlags))
         }
-        let flags = denormalFlag(a, b)
+        let flags = denormalFlag(a, b).union(memDenormal ? .denormal : [])
         let rel = compareOrdered(a, b)
         return (rel, flags.union(rel.conditionFlags))
     }

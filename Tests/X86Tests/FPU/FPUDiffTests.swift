@@ -166,6 +166,7 @@ enum FPUDiffRunner {
     static let infoMask: UInt16 = UInt16(ProcessInfo.processInfo.environment["FPUDIFF_INFOMASK"] ?? "", radix: 16) ?? 0x0238
     static let storeOps: Set<String> = ["fst32", "fst64", "fist16", "fist32", "fist64", "fbstp"]
     static let loadOps: Set<String> = ["fld32", "fld64", "fild16", "fild32", "fild64", "fbld"]
+    static let memSourceOps: Set<String> = ["fadd32", "fadd64", "fdiv32", "fmul64", "fiadd32"]
     static let transcendental: Set<String> = ["sin", "cos", "sincos", "ptan", "patan", "f2xm1", "yl2x", "yl2xp1"]
 
     static func check(op: String, cw: UInt16, a: X87Float, b: X87Float, r1: X87Float, r2: X87Float, sw: UInt16, stats: inout Stats) {
@@ -202,6 +203,12 @@ enum FPUDiffRunner {
         case "f2xm1": let r = X87.f2xm1(a, cw: cw); got1 = r.value; flags = r.flags.rawValue
         case "yl2x": let r = X87.yl2x(b, a, cw: cw); got1 = r.value; flags = r.flags.rawValue
         case "yl2xp1": let r = X87.yl2xp1(b, a, cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fadd32": let r = X87.arithmetic(.add, a, .float32(UInt32(truncatingIfNeeded: b.significand)), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fadd64": let r = X87.arithmetic(.add, a, .float64(b.significand), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fdiv32": let r = X87.arithmetic(.div, a, .float32(UInt32(truncatingIfNeeded: b.significand)), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fmul64": let r = X87.arithmetic(.mul, a, .float64(b.significand), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fiadd32": let r = X87.arithmetic(.add, a, .int32(Int32(truncatingIfNeeded: b.significand)), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fcom32": flags = X87.compare(a, .float32(UInt32(truncatingIfNeeded: b.significand))).flags.rawValue; compareValue = false
         case "fld32": let r = X87.fromFloat32(UInt32(truncatingIfNeeded: a.significand)); got1 = r.value; flags = r.flags.rawValue
         case "fld64": let r = X87.fromFloat64(a.significand); got1 = r.value; flags = r.flags.rawValue
         case "fild16": got1 = X87.fromInt64(Int64(Int16(truncatingIfNeeded: a.significand)))
