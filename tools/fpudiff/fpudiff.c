@@ -59,6 +59,11 @@ R2(com, "fcom %%st(1)")
 R2(ucom, "fucom %%st(1)")
 R1(tst, "ftst")
 R1(xam, "fxam")
+R1(ldpi, "fstp %%st(0)\n\tfldpi")
+R1(ldl2t, "fstp %%st(0)\n\tfldl2t")
+R1(ldl2e, "fstp %%st(0)\n\tfldl2e")
+R1(ldlg2, "fstp %%st(0)\n\tfldlg2")
+R1(ldln2, "fstp %%st(0)\n\tfldln2")
 R1(sin, "fsin")
 R1(cos, "fcos")
 R1(sincos, "fsincos")
@@ -228,6 +233,8 @@ static const struct opdesc ops[] = {
     {"patan", K_REG1, op_patan}, {"f2xm1", K_REG1, op_f2xm1}, {"yl2x", K_REG1, op_yl2x}, {"yl2xp1", K_REG1, op_yl2xp1},
     {"fadd32", K_REG1, op_fadd32}, {"fadd64", K_REG1, op_fadd64}, {"fdiv32", K_REG1, op_fdiv32},
     {"fmul64", K_REG1, op_fmul64}, {"fcom32", K_CMP, op_fcom32}, {"fiadd32", K_REG1, op_fiadd32},
+    {"fldpi", K_REG1, op_ldpi}, {"fldl2t", K_REG1, op_ldl2t}, {"fldl2e", K_REG1, op_ldl2e},
+    {"fldlg2", K_REG1, op_ldlg2}, {"fldln2", K_REG1, op_ldln2},
     {"fld32", K_MEMLOAD, 0, op_fld32, 0, 32}, {"fld64", K_MEMLOAD, 0, op_fld64, 0, 64},
     {"fild16", K_MEMLOAD, 0, op_fild16, 0, 16}, {"fild32", K_MEMLOAD, 0, op_fild32, 0, 32},
     {"fild64", K_MEMLOAD, 0, op_fild64, 0, 64}, {"fbld", K_MEMLOAD, 0, op_fbld, 0, 80},

@@ -165,7 +165,7 @@ enum FPUDiffRunner {
 
     static let infoMask: UInt16 = UInt16(ProcessInfo.processInfo.environment["FPUDIFF_INFOMASK"] ?? "", radix: 16) ?? 0x0238
     static let storeOps: Set<String> = ["fst32", "fst64", "fist16", "fist32", "fist64", "fbstp"]
-    static let loadOps: Set<String> = ["fld32", "fld64", "fild16", "fild32", "fild64", "fbld"]
+    static let loadOps: Set<String> = ["fldpi", "fldl2t", "fldl2e", "fldlg2", "fldln2", "fld32", "fld64", "fild16", "fild32", "fild64", "fbld"]
     static let memSourceOps: Set<String> = ["fadd32", "fadd64", "fdiv32", "fmul64", "fiadd32"]
     static let transcendental: Set<String> = ["sin", "cos", "sincos", "ptan", "patan", "f2xm1", "yl2x", "yl2xp1"]
 
@@ -209,6 +209,11 @@ enum FPUDiffRunner {
         case "fmul64": let r = X87.arithmetic(.mul, a, .float64(b.significand), cw: cw); got1 = r.value; flags = r.flags.rawValue
         case "fiadd32": let r = X87.arithmetic(.add, a, .int32(Int32(truncatingIfNeeded: b.significand)), cw: cw); got1 = r.value; flags = r.flags.rawValue
         case "fcom32": flags = X87.compare(a, .float32(UInt32(truncatingIfNeeded: b.significand))).flags.rawValue; compareValue = false
+        case "fldpi": got1 = X87.constant(.pi, cw: cw)
+        case "fldl2t": got1 = X87.constant(.log2of10, cw: cw)
+        case "fldl2e": got1 = X87.constant(.log2ofE, cw: cw)
+        case "fldlg2": got1 = X87.constant(.log10of2, cw: cw)
+        case "fldln2": got1 = X87.constant(.lnOf2, cw: cw)
         case "fld32": let r = X87.fromFloat32(UInt32(truncatingIfNeeded: a.significand)); got1 = r.value; flags = r.flags.rawValue
         case "fld64": let r = X87.fromFloat64(a.significand); got1 = r.value; flags = r.flags.rawValue
         case "fild16": got1 = X87.fromInt64(Int64(Int16(truncatingIfNeeded: a.significand)))
