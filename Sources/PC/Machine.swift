@@ -34,6 +34,7 @@ public final class Machine {
     public let pci: PCIHost
     public let northBridge: I440FXHostBridge
     public let southBridge: Piix3ISABridge
+    public let fpuError: FPUErrorLatch
     /// Set when the guest asked for a reset (i8042 pulse, port 0x92, 0xCF9).
     public private(set) var resetRequested = false
 
@@ -64,6 +65,7 @@ public final class Machine {
         pci = PCIHost()
         northBridge = I440FXHostBridge()
         southBridge = Piix3ISABridge()
+        fpuError = FPUErrorLatch()
         rtc.setMemorySize(bytes: UInt64(memorySize))
         rtc.setDefaultEquipment()
         wire()
@@ -81,6 +83,9 @@ public final class Machine {
         com1.irq = { pic.setIRQ(4, level: $0) }
         com2.irq = { pic.setIRQ(3, level: $0) }
         southBridge.setIRQ = { pic.setIRQ($0, level: $1) }
+        let ferr = fpuError
+        ferr.irq = { pic.setIRQ(13, level: $0) }
+        cpu.onFERR = { ferr.set($0) }
         let kbc = keyboard, sysctl = systemControl
         kbc.onA20Change = { _ in cpu.setA20(kbc.a20 || sysctl.a20) }
         sysctl.onA20Change = { _ in cpu.setA20(kbc.a20 || sysctl.a20) }
@@ -109,6 +114,7 @@ public final class Machine {
         ports.register(sysctl, ports: 0xCF9...0xCF9)
         ports.register(pci, ports: 0xCF8...0xCF8)
         ports.register(pci, ports: 0xCFC...0xCFF)
+        ports.register(fpuError, ports: 0xF0...0xF1)
     }
 
     /// A guest reset request: the run loop stops the CPU at the next
