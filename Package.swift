@@ -30,6 +30,7 @@ let package = Package(
         ),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
+        .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
     ],
     swiftLanguageModes: [.v5]
 )
