@@ -13,4 +13,8 @@ if [ "$size" -ne 65536 ]; then
     echo "build.sh: bios.bin is $size bytes, expected 65536" >&2
     exit 1
 fi
+# byte FFFFh makes the 8-bit sum of the whole ROM zero, as PC ROMs do
+sum=$(od -An -tu1 -v build/bios.bin | awk '{for(i=1;i<=NF;i++)s+=$i} END{print s%256}')
+fix=$(( (256 - sum) % 256 ))
+printf "$(printf '\\%03o' "$fix")" | dd of=build/bios.bin bs=1 seek=65535 conv=notrunc status=none
 echo "build.sh: built $(pwd)/build/bios.bin"

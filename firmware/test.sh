@@ -31,7 +31,9 @@ set -e
 rm -f build/test1.img
 cat "$log"
 # isa-debug-exit turns the value v written by the test into exit code 2v+1
+# (the keystroke test may only be skipped where nobody types; here we do)
 if [ "$rc" -eq 1 ] && grep -q "ALL TESTS PASSED" "$log" \
+   && grep -q "1E61 3042 1C0D 48E0 3B00 ok" "$log" \
    && grep -q "Capsule BIOS" "$log"; then
     echo "firmware/test.sh: PASS"
     exit 0

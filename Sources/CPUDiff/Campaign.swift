@@ -54,6 +54,8 @@ public struct CampaignSummary: Sendable {
             s += "\n== \(f.name): \(f.mismatches) of \(f.cases) cases (solo \(f.soloMismatches) of \(f.soloCases))\n"
             for e in examplesByForm[f.name, default: []] { s += e }
         }
+        s += "\n== the first \(reports.count) mismatching cases\n"
+        for r in reports { s += r }
         return s
     }
 

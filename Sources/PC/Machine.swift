@@ -14,6 +14,13 @@ public final class Machine {
     public let com1: Uart16550
     public let com2: Uart16550
     public let post: PostCodePort
+    public let scheduler: EventScheduler
+    /// Host input waiting for room in its device.
+    var pendingSerialInput: [UInt8] = []
+    /// Every host input delivered so far, stamped with virtual time.
+    public internal(set) var inputLog: [InputEvent] = []
+    /// Called between slices so the host side can feed input and check stops.
+    public var onSliceBoundary: (() -> Void)?
 
     public init(memorySize: Int) throws {
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
@@ -26,9 +33,31 @@ public final class Machine {
         com1 = Uart16550(base: 0x3F8)
         com2 = Uart16550(base: 0x2F8)
         post = PostCodePort()
+        let cpuRef = cpu
+        scheduler = EventScheduler(instructions: { cpuRef.instructionCount })
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
         ports.register(post, ports: 0x80...0x80)
+    }
+
+    /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
+    public struct E820Entry: Equatable {
+        public var base: UInt64
+        public var length: UInt64
+        /// 1 usable RAM, 2 reserved.
+        public var type: UInt32
+    }
+
+    /// The physical memory map as the firmware reports it: conventional
+    /// memory below the EBDA, the legacy hole, extended memory above 1 MiB.
+    public var e820Map: [E820Entry] {
+        [
+            E820Entry(base: 0, length: 0x9_FC00, type: 1),
+            E820Entry(base: 0x9_FC00, length: 0x400, type: 2),
+            E820Entry(base: 0xE_0000, length: 0x2_0000, type: 2),
+            E820Entry(base: 0x10_0000, length: UInt64(memory.ramSize) - 0x10_0000, type: 1),
+            E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: 2),
+        ]
     }
 
     /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at
@@ -41,4 +70,58 @@ public final class Machine {
         memory.mapROM(image, at: UInt32(truncatingIfNeeded: 0x1_0000_0000 - image.count))
         cpu.reset()
     }
+
+    /// Why `run` returned.
+    public enum StopReason: Equatable {
+        case instructionLimit
+        /// HLT with interrupts disabled: nothing can wake the CPU.
+        case haltedWithInterruptsDisabled
+        /// HLT with interrupts enabled but no event pending that could wake it.
+        case haltedForever
+        /// Triple fault (the board does not reset on its own here).
+        case shutdown
+        case breakpoint
+        case watchpoint(UInt32)
+        /// The host asked to stop (signal, console escape).
+        case stopRequested
+    }
+
+    /// Runs the machine for up to `limit` instructions: the CPU in slices
+    /// that end at the next timer event, due events fired between slices,
+    /// and virtual time skipped forward while the CPU halts.
+    public func run(instructions limit: UInt64) -> StopReason {
+        let start = cpu.instructionCount
+        while true {
+            let done = cpu.instructionCount &- start
+            if done >= limit { return .instructionLimit }
+            onSliceBoundary?()
+            deliverHostInput()
+            scheduler.runDue()
+            var slice = limit - done
+            if let due = scheduler.nextDue {
+                let now = scheduler.now
+                slice = min(slice, due > now ? due - now : 1)
+            }
+            slice = min(slice, Machine.maxSlice)
+            switch cpu.run(maxInstructions: Int(slice)) {
+            case .instructionLimit, .reachedEIP, .exception:
+                continue
+            case .halted:
+                if cpu.eflags & EFlags.if == 0 { return .haltedWithInterruptsDisabled }
+                let before = scheduler.now
+                if !scheduler.skipToNextEvent() { return .haltedForever }
+                cpu.addIdleTime(scheduler.now &- before)
+            case .shutdown:
+                return .shutdown
+            case .breakpoint:
+                if cpu.stopRequestedByHost { return .stopRequested }
+                return .breakpoint
+            case .watchpoint(let a):
+                return .watchpoint(a)
+            }
+        }
+    }
+
+    /// Longest CPU slice between checks for host input and stop requests.
+    public static let maxSlice: UInt64 = 1 << 20
 }

@@ -89,6 +89,8 @@ public final class CPU {
     var debugShadow = false
     /// Stop `run` on the next instruction boundary.
     public var stopRequested = false
+    /// Whether the last `.breakpoint` outcome came from `requestStop`.
+    public internal(set) var stopRequestedByHost = false
     /// When true, exceptions stop `run` instead of being delivered (test harnesses).
     public var stopOnException = false
     public internal(set) var lastException: CPUFault?

@@ -114,3 +114,24 @@ extension CPU {
         }
     }
 }
+
+extension CPU {
+    /// Sets GDTR and IDTR directly (boot loaders that start the CPU in
+    /// protected mode, and capsule restore).
+    public func loadDescriptorTables(gdtBase: UInt32, gdtLimit: UInt32, idtBase: UInt32, idtLimit: UInt32) {
+        gdtrBase = gdtBase; gdtrLimit = gdtLimit
+        idtrBase = idtBase; idtrLimit = idtLimit
+    }
+}
+
+extension CPU {
+    /// Virtual time that passed while halted still advances the TSC.
+    public func addIdleTime(_ ticks: UInt64) { tscOffset &+= ticks &* tscPerInstruction }
+
+    /// Asks `run` to return at the next instruction boundary (from a signal
+    /// handler's flag, a console escape, a debugger's Ctrl-C).
+    public func requestStop() {
+        stopRequested = true
+        stopRequestedByHost = true
+    }
+}

@@ -153,18 +153,26 @@ extension CPU {
         try writeMem(size, eaSeg, eaOff, v)
     }
 
-    /// A read-modify-write r/m operand: the register, or the memory operand
-    /// checked for writing before it is read.
-    @inline(__always) func rmwOperand(_ size: Int, _ modrm: UInt8, _ body: (UInt32) throws(CPUFault) -> UInt32?) throws(CPUFault) {
-        if modrm >= 0xC0 {
-            let r = Int(modrm & 7)
-            if let v = try body(getReg(size, r)) { setReg(size, r, v) }
-            return
-        }
+    // A read-modify-write r/m operand in three steps: locate (a memory
+    // operand is checked for writing before it is read), read, write back.
+    // Plain inline functions rather than a closure: a closure capturing the
+    // CPU costs a retain/release pair per instruction.
+
+    /// Linear address of a memory operand (0 for a register operand).
+    @inline(__always) func rmwAddress(_ size: Int, _ modrm: UInt8) throws(CPUFault) -> UInt32 {
+        if modrm >= 0xC0 { return 0 }
         try decodeEA(modrm)
-        let lin = try linearForRMW(eaSeg, eaOff, size)
-        let old = try readRMW(size, lin)
-        if let v = try body(old) { try writeLin(size, lin, v, tlbUserOffset) }
+        return try linearForRMW(eaSeg, eaOff, size)
+    }
+
+    @inline(__always) func rmwRead(_ size: Int, _ modrm: UInt8, _ lin: UInt32) throws(CPUFault) -> UInt32 {
+        if modrm >= 0xC0 { return getReg(size, Int(modrm & 7)) }
+        return try readRMW(size, lin)
+    }
+
+    @inline(__always) func rmwWrite(_ size: Int, _ modrm: UInt8, _ lin: UInt32, _ v: UInt32) throws(CPUFault) {
+        if modrm >= 0xC0 { setReg(size, Int(modrm & 7), v); return }
+        try writeLin(size, lin, v, tlbUserOffset)
     }
 
     @inline(__always) func signExtend8(_ v: UInt8) -> UInt32 { UInt32(bitPattern: Int32(Int8(bitPattern: v))) }

@@ -13,7 +13,8 @@ extension CPU {
             if aluOp == 7 {
                 _ = alu(7, size, try readRM(size, modrm), src)
             } else {
-                try rmwOperand(size, modrm) { (d: UInt32) throws(CPUFault) -> UInt32? in self.alu(aluOp, size, d, src) }
+                let lin = try rmwAddress(size, modrm)
+                if let v = alu(aluOp, size, try rmwRead(size, modrm, lin), src) { try rmwWrite(size, modrm, lin, v) }
             }
         case 0x02, 0x0A, 0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A,
              0x03, 0x0B, 0x13, 0x1B, 0x23, 0x2B, 0x33, 0x3B:
@@ -108,10 +109,10 @@ extension CPU {
             let modrm = try fetch8()
             let reg = Int((modrm >> 3) & 7)
             let rv = getReg(size, reg)
-            try rmwOperand(size, modrm) { (old: UInt32) throws(CPUFault) -> UInt32? in
-                self.setReg(size, reg, old)
-                return rv
-            }
+            let lin = try rmwAddress(size, modrm)
+            let old = try rmwRead(size, modrm, lin)
+            try rmwWrite(size, modrm, lin, rv)
+            setReg(size, reg, old)
         case 0x88, 0x89:
             let size = op == 0x88 ? 1 : osize
             let modrm = try fetch8()
@@ -327,7 +328,9 @@ extension CPU {
             let modrm = try fetch8()
             let reg = (modrm >> 3) & 7
             if reg > 1 { throw CPUFault.ud }
-            try rmwOperand(1, modrm) { (v: UInt32) throws(CPUFault) -> UInt32? in reg == 0 ? self.inc(1, v) : self.dec(1, v) }
+            let lin = try rmwAddress(1, modrm)
+            let v = try rmwRead(1, modrm, lin)
+            try rmwWrite(1, modrm, lin, reg == 0 ? inc(1, v) : dec(1, v))
         case 0xFF: try group5()
         default:
             throw CPUFault.ud
@@ -344,9 +347,11 @@ extension CPU {
             let a = try readRM(size, modrm)
             _ = alu(4, size, a, try fetchImm(size))
         case 2:
-            try rmwOperand(size, modrm) { (v: UInt32) throws(CPUFault) -> UInt32? in ~v & sizeMask(size) }
+            let lin = try rmwAddress(size, modrm)
+            try rmwWrite(size, modrm, lin, ~(try rmwRead(size, modrm, lin)) & sizeMask(size))
         case 3:
-            try rmwOperand(size, modrm) { (v: UInt32) throws(CPUFault) -> UInt32? in self.neg(size, v) }
+            let lin = try rmwAddress(size, modrm)
+            try rmwWrite(size, modrm, lin, neg(size, try rmwRead(size, modrm, lin)))
         case 4: multiplyAccumulator(size, try readRM(size, modrm), signed: false)
         case 5: multiplyAccumulator(size, try readRM(size, modrm), signed: true)
         case 6: try divideAccumulator(size, try readRM(size, modrm), signed: false)
@@ -362,9 +367,11 @@ extension CPU {
         let size = osize
         switch reg {
         case 0:
-            try rmwOperand(size, modrm) { (v: UInt32) throws(CPUFault) -> UInt32? in self.inc(size, v) }
+            let lin = try rmwAddress(size, modrm)
+            try rmwWrite(size, modrm, lin, inc(size, try rmwRead(size, modrm, lin)))
         case 1:
-            try rmwOperand(size, modrm) { (v: UInt32) throws(CPUFault) -> UInt32? in self.dec(size, v) }
+            let lin = try rmwAddress(size, modrm)
+            try rmwWrite(size, modrm, lin, dec(size, try rmwRead(size, modrm, lin)))
         case 2:
             let t = try readRM(size, modrm)
             if t > segs[CPU.segCS].limit { throw CPUFault.gp(0) }

@@ -69,12 +69,15 @@ extension CPU {
             let size = op == 0xB0 ? 1 : osize
             let modrm = try fetch8()
             let src = getReg(size, Int((modrm >> 3) & 7))
-            try rmwOperand(size, modrm) { (d: UInt32) throws(CPUFault) -> UInt32? in
-                let acc = self.getReg(size, 0)
-                _ = self.alu(7, size, acc, d)
-                if acc == d { return src }
-                self.setReg(size, 0, d)
-                return d // the destination is written back even when unequal
+            let lin = try rmwAddress(size, modrm)
+            let d = try rmwRead(size, modrm, lin)
+            let acc = getReg(size, 0)
+            _ = alu(7, size, acc, d)
+            if acc == d {
+                try rmwWrite(size, modrm, lin, src)
+            } else {
+                try rmwWrite(size, modrm, lin, d) // the destination is written back even when unequal
+                setReg(size, 0, d)
             }
         case 0xB2: try loadFarPointer(CPU.segSS)
         case 0xB4: try loadFarPointer(CPU.segFS)
@@ -102,11 +105,11 @@ extension CPU {
             let modrm = try fetch8()
             let reg = Int((modrm >> 3) & 7)
             let src = getReg(size, reg)
-            try rmwOperand(size, modrm) { (d: UInt32) throws(CPUFault) -> UInt32? in
-                let sum = self.alu(0, size, d, src)!
-                self.setReg(size, reg, d)
-                return sum
-            }
+            let lin = try rmwAddress(size, modrm)
+            let d = try rmwRead(size, modrm, lin)
+            let sum = alu(0, size, d, src)!
+            try rmwWrite(size, modrm, lin, sum)
+            setReg(size, reg, d)
             // XADD reg,reg with the same register: the sum wins (SDM order).
             if modrm >= 0xC0 && Int(modrm & 7) == reg {
                 setReg(size, reg, (src &+ src) & sizeMask(size))

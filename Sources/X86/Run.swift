@@ -40,6 +40,7 @@ extension CPU {
                 if skipBreakpointOnce {
                     skipBreakpointOnce = false
                 } else if hostBreakpoints.contains(segs[CPU.segCS].base &+ eip) {
+                    stopRequestedByHost = false
                     return .breakpoint
                 }
             }

@@ -215,13 +215,13 @@ extension CPU {
         if !protectedMode || v86 { throw CPUFault.ud }
         let modrm = try fetch8()
         let src = reg16(Int((modrm >> 3) & 7))
-        try rmwOperand(2, modrm) { (d: UInt32) throws(CPUFault) -> UInt32? in
-            if d & 3 < UInt32(src & 3) {
-                self.setFlag(EFlags.zf, true)
-                return (d & ~3) | UInt32(src & 3)
-            }
-            self.setFlag(EFlags.zf, false)
-            return nil
+        let lin = try rmwAddress(2, modrm)
+        let d = try rmwRead(2, modrm, lin)
+        if d & 3 < UInt32(src & 3) {
+            try rmwWrite(2, modrm, lin, (d & ~3) | UInt32(src & 3))
+            setFlag(EFlags.zf, true)
+        } else {
+            setFlag(EFlags.zf, false)
         }
     }
 }

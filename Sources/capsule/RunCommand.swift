@@ -9,6 +9,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Raw firmware image (64 KiB or 128 KiB) mapped below 1 MiB and 4 GiB.")
     var firmware: String?
 
+    @Option(help: "Linux bzImage to boot directly (32-bit boot protocol).")
+    var kernel: String?
+
+    @Option(help: "Initial ramdisk for --kernel.")
+    var initrd: String?
+
+    @Option(help: "Kernel command line for --kernel.")
+    var append: String = "console=ttyS0"
+
     @Option(help: "Guest RAM, e.g. 16M, 128M, 1G.")
     var memory: String = "128M"
 
@@ -24,8 +33,19 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Log unimplemented ports and other guest oddities to stderr.")
     var log = false
 
+    func readFile(_ path: String, what: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(what) '\(path)'")
+        }
+        return [UInt8](data)
+    }
+
     func run() throws {
         guard let bytes = parseSize(memory) else { throw ValidationError("bad --memory '\(memory)': use a size like 16M or 1G") }
+        if firmware == nil && kernel == nil {
+            throw ValidationError("nothing to run: give --firmware FILE or --kernel FILE")
+        }
+        if initrd != nil && kernel == nil { throw ValidationError("--initrd needs --kernel") }
         let machine: Machine
         do { machine = try Machine(memorySize: bytes) } catch { throw ValidationError("\(error)") }
         let output = try SerialOutput(spec: serial)
@@ -38,42 +58,51 @@ struct RunCommand: ParsableCommand {
         if log {
             machine.ports.log = { FileHandle.standardError.write("capsule: \($0)\n".data(using: .utf8)!) }
         }
-        guard let firmware else {
-            throw ValidationError("nothing to run: give --firmware FILE (Linux boot comes with the PC board)")
+        do {
+            if let firmware { try machine.loadFirmware(try readFile(firmware, what: "firmware image")) }
+            if let kernel {
+                let k = try readFile(kernel, what: "kernel")
+                let i = try initrd.map { try readFile($0, what: "initrd") }
+                try LinuxLoader.load(kernel: k, initrd: i, commandLine: append, into: machine)
+            }
+        } catch let e as MachineError {
+            throw ValidationError(e.description)
         }
-        guard let data = FileManager.default.contents(atPath: firmware) else {
-            throw ValidationError("cannot read firmware image '\(firmware)'")
-        }
-        do { try machine.loadFirmware([UInt8](data)) } catch { throw ValidationError("\(error)") }
 
-        let limit = maxInstructions ?? UInt64.max
         let cpu = machine.cpu
-        var reason = ""
-        var status: Int32 = 0
-        loop: while true {
-            let left = limit - cpu.instructionCount
-            if left == 0 { reason = "instruction limit reached"; break }
-            let outcome = cpu.run(maxInstructions: Int(min(left, 1_000_000)))
-            switch outcome {
-            case .instructionLimit, .reachedEIP, .breakpoint, .exception, .watchpoint:
-                continue
-            case .halted:
-                if cpu.eflags & EFlags.if == 0 {
-                    reason = "halted with interrupts disabled"
-                } else {
-                    reason = "halted with interrupts enabled and no interrupt source"
-                    status = 3
-                }
-                break loop
-            case .shutdown:
-                reason = "triple fault (shutdown)"
-                status = 2
-                break loop
+        let console = Console()
+        if serial == "stdio" { console.start() }
+        defer { console.restore() }
+        var quit = false
+        machine.onSliceBoundary = {
+            output.flush()
+            let input = console.takeInput()
+            if !input.isEmpty { machine.queueSerialInput(input) }
+            if let c = console.takeCommand(), c == .quit {
+                quit = true
+                cpu.requestStop()
             }
         }
+        let reason = machine.run(instructions: maxInstructions ?? UInt64.max)
         output.flush()
+        console.restore()
+        _ = quit
+        var status: Int32 = 0
+        let text: String
+        switch reason {
+        case .instructionLimit: text = "instruction limit reached"
+        case .haltedWithInterruptsDisabled: text = "halted with interrupts disabled"
+        case .haltedForever:
+            text = "halted with interrupts enabled and nothing left to wake the CPU"
+            status = 3
+        case .shutdown:
+            text = "triple fault (shutdown)"
+            status = 2
+        case .breakpoint, .stopRequested: text = "stopped on request"
+        case .watchpoint(let a): text = "watchpoint at 0x\(String(a, radix: 16))"
+        }
         let eip = String(format: "%04X:%08X", cpu.segment(1).selector, cpu.eip)
-        FileHandle.standardError.write("capsule: stopped: \(reason) at \(eip) after \(cpu.instructionCount) instructions\n".data(using: .utf8)!)
+        FileHandle.standardError.write("capsule: stopped: \(text) at \(eip) after \(cpu.instructionCount) instructions\n".data(using: .utf8)!)
         if status != 0 { throw ExitCode(status) }
     }
 }

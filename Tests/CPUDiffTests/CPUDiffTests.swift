@@ -14,6 +14,7 @@ import XCTest
 ///   CPUDIFF_COUNT [100000]     number of cases (the 5M campaign sets 5000000)
 ///   CPUDIFF_GENERATOR          use this prebuilt cpudiff-gen instead of building one
 ///   CPUDIFF_REPORT_FILE        write the totals, the mismatch table and examples per form here
+///   CPUDIFF_KEEP_REPORTS [20]  how many full mismatch reports to keep (all go to the report file)
 final class CPUDiffTests: XCTestCase {
     static let repositoryRoot: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -40,7 +41,8 @@ final class CPUDiffTests: XCTestCase {
         let seed = UInt64(env["CPUDIFF_SEED"] ?? "") ?? 20_261_125
         let count = Int(env["CPUDIFF_COUNT"] ?? "") ?? 100_000
         let gen = try generator()
-        let summary = try runCampaign(seed: seed, count: count, generatorPath: gen, keepReports: 20,
+        let keep = Int(env["CPUDIFF_KEEP_REPORTS"] ?? "") ?? 20
+        let summary = try runCampaign(seed: seed, count: count, generatorPath: gen, keepReports: keep,
                                       progress: { s in print("cpudiff: \(s.totals)") }, progressEvery: 250_000)
         print("cpudiff: seed \(seed): \(summary.totals)")
         XCTAssertEqual(summary.cases, count)
@@ -51,11 +53,11 @@ final class CPUDiffTests: XCTestCase {
         }
         if summary.mismatches > 0 {
             print(summary.mismatchTable())
-            print(summary.reports.joined(separator: "\n"))
+            print(summary.reports.prefix(20).joined(separator: "\n"))
         }
         XCTAssertEqual(summary.mismatches, 0,
                        "\(summary.mismatches) of \(summary.cases) cases differ from the host CPU; first reports:\n"
-                       + summary.reports.joined(separator: "\n"))
+                       + summary.reports.prefix(20).joined(separator: "\n"))
     }
 
     func testCaseFileRoundTrip() throws {
@@ -83,6 +85,48 @@ final class CPUDiffTests: XCTestCase {
             n += 1
         }
         XCTAssertEqual(n, 500)
+    }
+
+    /// The comparison itself must notice a wrong register, a wrong compared
+    /// flag, a wrong byte in each window and a wrong exception.
+    func testRunnerReportsEachKindOfDifference() throws {
+        let gen = try generator()
+        let file = NSTemporaryDirectory() + "cpudiff-k-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gen)
+        p.arguments = ["--seed", "5", "--count", "300", "--out", file]
+        try p.run()
+        p.waitUntilExit()
+        let reader = try CaseReader(path: file)
+        let runner = try DifferentialRunner(header: reader.header)
+        var checked = 0
+        while let c = try reader.next() {
+            guard c.expectedVector == nil, runner.run(c) == nil else { continue }
+            var bad = c
+            bad.finalGPRs[3] ^= 0x100
+            XCTAssertTrue(runner.run(bad)?.items.contains { if case .gpr(3, _, _) = $0 { return true }; return false } ?? false)
+            bad = c
+            bad.finalEFLAGS ^= c.flagsMask & 0x8D5
+            if c.flagsMask & 0x8D5 != 0 {
+                XCTAssertTrue(runner.run(bad)?.items.contains { if case .eflags = $0 { return true }; return false } ?? false)
+            }
+            bad = c
+            bad.flagsMask = 0
+            bad.finalEFLAGS ^= 0xFFFF_FFFF
+            XCTAssertNil(runner.run(bad), "masked-out flags must not be compared")
+            bad = c
+            bad.finalData[7] ^= 1
+            bad.finalStack[bad.finalStack.count - 1] ^= 0x80
+            let items = runner.run(bad)?.items ?? []
+            XCTAssertEqual(items.filter { if case .memory = $0 { return true }; return false }.count, 2)
+            bad = c
+            bad.expectedVector = 0
+            XCTAssertNotNil(runner.run(bad))
+            XCTAssertNil(runner.run(c), "the runner must reset completely between cases")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 0)
     }
 
     func testReaderRejectsBadInput() throws {

@@ -67,6 +67,7 @@ ata_detect:
         in al, dx
         cmp al, 0xFF                    ; floating bus: no controller/devices
         je .nextchan
+        call ata_wait_nbsy              ; let the reset finish
         xor di, di                      ; 0x00 master, 0x10 slave
 .dev:
         movzx bx, byte [EB_NDRV]
@@ -112,13 +113,13 @@ ata_identify:
         call ata_delay400
         inc dx                          ; status
         in al, dx
-        test al, al
-        jz .fail                        ; nothing answers on this position
         cmp al, 0xFF
         je .fail
         call ata_wait_nbsy
         jc .fail
+        mov cl, al                      ; status after reset
         ; an ATAPI device leaves the 14h/EBh signature in LBA mid/high
+        ; (and, unlike a disk, shows status 00h after reset)
         mov dx, [bx+D_BASE]
         add dx, ATA_LBA1
         in al, dx
@@ -126,7 +127,11 @@ ata_identify:
         inc dx
         in al, dx
         cmp ax, 0x14EB
-        jne .ata
+        je .atapi
+        test cl, cl
+        jz .fail                        ; nothing answers on this position
+        jmp .ata
+.atapi:
         ; ATAPI device: remember the first one as the CD-ROM drive E0h
         cmp byte [EB_CD+D_PRESENT], 0
         jne .fail

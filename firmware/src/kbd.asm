@@ -158,6 +158,8 @@ kbd_process:
         cmp cl, 0x0C
         jne .tr
         mov word [BDA_RESETFLAG], 0x1234
+        mov al, 0x20                    ; acknowledge IRQ 1 before restarting
+        out 0x20, al
         jmp BIOS_SEG:0xFFF0
 .tr:    call kbd_translate
         jz .r

@@ -263,7 +263,6 @@ scroll1:
         push es
         pop ds                          ; DS = ES = video memory
         movzx bp, dl
-        sub bp, 0
         push cx
         movzx cx, cl
         sub bp, cx

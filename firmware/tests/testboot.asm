@@ -94,8 +94,11 @@ stage2:
         T 'int13 42h read 200 multi-seg', t_readmany
         T 'int13 02h CHS read', t_chs
         T 'int13 43h write + 02h read', t_write
+        T 'int13 03h CHS write + 42h read', t_write03
+        T 'int13 errors + 01h status', t_errors
         T 'int13 81h LBA48 write/read', t_lba48
         T 'int13 81h 28-bit boundary', t_lba28edge
+        T 'int13 81h LBA-assist CHS', t_chs81
         T 'int13 floppy -> error', t_floppy
         T 'int13 82h missing -> error', t_nodrive
         T 'int15 E820 map', t_e820
@@ -443,6 +446,92 @@ t_write:
 .f:     stc
         ret
 
+; write 2 sectors by CHS at LBA 4000, read back by LBA
+t_write03:
+        push es
+        mov ax, BUF3
+        mov es, ax
+        mov dword [es:0], 0x03030303
+        mov dword [es:512], 0x30303030
+        mov eax, 4000
+        call lba_to_chs
+        xor bx, bx
+        mov dl, 0x80
+        mov ax, 0x0302
+        int 0x13
+        pop es
+        jc .f
+        cmp al, 2
+        jne .f
+        mov dl, 0x80
+        mov eax, 4000
+        xor ebx, ebx
+        mov cx, 2
+        xor si, si
+        mov di, BUF1
+        call dap_read
+        jc .f
+        push es
+        mov ax, BUF1
+        mov es, ax
+        cmp dword [es:0], 0x03030303
+        jne .f2
+        cmp dword [es:512], 0x30303030
+        jne .f2
+        pop es
+        clc
+        ret
+.f2:    pop es
+.f:     stc
+        ret
+
+; reading past the end of the disk fails with AH=04h, AH=01h reports it,
+; a bad function number gives AH=01h
+t_errors:
+        mov dl, 0x80
+        mov eax, 131072 - 1             ; last sector + 1 more
+        xor ebx, ebx
+        mov cx, 2
+        xor si, si
+        mov di, BUF1
+        call dap_read
+        jnc .f
+        cmp ah, 0x04
+        jne .f
+        mov ah, 0x01
+        mov dl, 0x80
+        int 0x13
+        jnc .f
+        cmp ah, 0x04
+        jne .f
+        mov ah, 0x00                    ; reset clears the status
+        mov dl, 0x80
+        int 0x13
+        jc .f
+        mov ah, 0x01
+        mov dl, 0x80
+        int 0x13
+        jc .f
+        test ah, ah
+        jnz .f
+        mov ah, 0x3F                    ; no such function
+        mov dl, 0x80
+        int 0x13
+        jnc .f
+        cmp ah, 0x01
+        jne .f
+        mov ah, 0x04                    ; verify a valid CHS address
+        mov al, 1
+        mov cx, 0x0001
+        xor dh, dh
+        mov dl, 0x80
+        int 0x13
+        jc .f
+        clc
+        ret
+.f:     stc
+        ret
+
 ; write 1 sector at LBA 0x10000123 of disk 81h and read it back
 t_lba48:
         mov word [edd], 0x1A
@@ -518,6 +607,52 @@ big_rw:
 .f:     stc
         ret
 .lba:   dd 0
+
+; disk 81h (200 GiB) must get the LBA-assist geometry 1024/255/63; a
+; sector written by LBA must read back at the matching CHS address.
+CHS81_LBA equ (1000*255+200)*63+4       ; C=1000 H=200 S=5
+t_chs81:
+        mov ah, 0x08
+        mov dl, 0x81
+        int 0x13
+        jc .f
+        cmp cx, 0xFFFF                  ; max cylinder 1023, 63 sectors
+        jne .f
+        cmp dh, 254
+        jne .f
+        push es
+        mov ax, BUF3
+        mov es, ax
+        mov dword [es:0], 0xC45C45
+        mov dword [es:4], CHS81_LBA
+        pop es
+        mov dl, 0x81
+        mov eax, CHS81_LBA
+        xor ebx, ebx
+        mov cx, 1
+        xor si, si
+        mov di, BUF3
+        call dap_write
+        jc .f
+        push es
+        mov ax, BUF1
+        mov es, ax
+        xor bx, bx
+        mov ax, 0x0201
+        mov cx, ((1000 & 0xFF) << 8) | ((1000 >> 2) & 0xC0) | 5
+        mov dx, (200 << 8) | 0x81
+        int 0x13
+        jc .f2
+        cmp dword [es:0], 0xC45C45
+        jne .f2
+        cmp dword [es:4], CHS81_LBA
+        jne .f2
+        pop es
+        clc
+        ret
+.f2:    pop es
+.f:     stc
+        ret
 
 t_floppy:
         push es
@@ -903,7 +1038,25 @@ t_kbd:
 t_keys:
         mov si, msg_keys
         call print
-        mov si, keys_expected
+        ; wait up to ~10 s for the first key; with nobody typing (an
+        ; emulator run without key injection) the test is skipped
+        xor ah, ah
+        int 0x1A
+        mov bx, dx
+.idle:  mov ah, 0x11
+        int 0x16
+        jnz .typed
+        hlt
+        xor ah, ah
+        int 0x1A
+        sub dx, bx
+        cmp dx, 182
+        jb .idle
+        mov si, msg_nokeys
+        call print
+        clc
+        ret
+.typed: mov si, keys_expected
 .next:  lodsw
         test ax, ax
         jz .done
@@ -924,6 +1077,7 @@ t_keys:
 keys_expected:
         dw 0x1E61, 0x3042, 0x1C0D, 0x48E0, 0x3B00, 0
 msg_keys:       db '[type keys now] ', 0
+msg_nokeys:     db 'skipped, nobody typed ', 0
 msg_stage2:     db 'TEST: stage 2 loaded by CHS read', 13, 10, 0
 msg_tprefix:    db 'TEST: ', 0
 msg_dots:       db ' ... ', 0

@@ -4,7 +4,8 @@ set -e
 cd "$(dirname "$0")"
 if ! command -v nasm >/dev/null 2>&1; then
     echo "nasm not found, installing" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get install -y nasm; else sudo apt-get install -y nasm; fi
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get install -y nasm || { $SUDO apt-get update && $SUDO apt-get install -y nasm; }
 fi
 # build/NAME.bin       strict images: every check follows the Intel SDM
 # build/qemu/NAME.bin  same, assembled with -DQEMU_XFAIL: checks where QEMU TCG

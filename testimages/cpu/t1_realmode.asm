@@ -62,6 +62,13 @@ rm_int40:
     pop bp
     iret
 
+rm_farproc:
+    push bp
+    mov bp, sp
+    movzx eax, word [bp+4]              ; pushed CS
+    pop bp
+    retf
+
 rm_int41:
     mov word [rm_int_hit], 0x41
     iret
@@ -139,6 +146,43 @@ rm_tests:
     mov ds, bx
     mov es, bx
     CHK16 "real: 1000:0010 aliases 1001:0000", eax, 0x11223344
+
+    ; --- 16-bit stack wraparound: PUSH with SP=0 writes at SS:FFFE ---
+    mov ax, 0x2000
+    mov es, ax
+    mov dword [es:0xFFFC], 0
+    mov bx, sp
+    mov ax, 0x2000
+    mov ss, ax
+    xor sp, sp
+    push word 0xBEEF
+    mov cx, sp
+    xor ax, ax
+    mov ss, ax
+    mov sp, bx
+    movzx ecx, cx
+    CHK16 "real: PUSH with SP=0 -> SP=FFFE", ecx, 0xFFFE
+    movzx eax, word [es:0xFFFE]
+    xor dx, dx
+    mov es, dx
+    CHK16 "real: PUSH with SP=0 writes 2000:FFFE", eax, 0xBEEF
+
+    ; --- far CALL/RETF and IRET restoring FLAGS ---
+    call 0xF000:rm_farproc
+    CHK16 "real: CALL FAR / RETF round trip", eax, 0xF000
+    push word 0x0002                    ; FLAGS for IRET
+    push cs
+    push word .iret_ret
+    push word 0x08D7                    ; FLAGS image (OF SF ZF AF PF CF)
+    popf
+    iret                                ; pops IP, CS, FLAGS pushed before
+.iret_ret:
+    pushf
+    pop ax
+    movzx eax, ax
+    and eax, 0x0FD7
+    mov ebx, eax
+    CHK16 "real: IRET restores FLAGS", ebx, 0x0002
 
     ; --- #UD through the IVT (fault: IP of UD2) ---
     mov dword [rm_vec], -1

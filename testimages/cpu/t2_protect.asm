@@ -23,6 +23,16 @@ S_EXPDOWN   equ 0x98        ; data RW expand-down, base 100000, limit FFF, B=1
 S_STK       equ 0xA0        ; data RW base 0 limit 8FFFF (stack segment)
 S_CONF3     equ 0xA8        ; code conforming DPL3
 S_INTGATE   equ 0xB0        ; an interrupt-gate type descriptor in the GDT
+S_LDT       equ 0xB8        ; LDT descriptor: base LDTMEM, 3 entries
+S_ACC       equ 0xC0        ; data descriptor with the accessed bit clear
+S_GATENP    equ 0xC8        ; call gate DPL3, not present
+S_GATENPC   equ 0xD0        ; call gate DPL3 -> not-present code segment
+S_GATECONF  equ 0xD8        ; call gate DPL3 -> conforming DPL0 code
+S_CODE0ROM  equ 0xE0        ; code32 DPL0, base F0000 (16-bit offsets reach the ROM)
+S_GATE16    equ 0xE8        ; 16-bit call gate DPL3 -> S_CODE0ROM:gate16_target, 2 words
+R3STK16     equ 0xE000      ; ring-3 stack below 64K for the 16-bit gate test
+S_CODE3ROM  equ 0xF0        ; code32 DPL3, base F0000 (ring-3 code with 16-bit offsets)
+LDTMEM      equ 0x6000
 
 VEC_INT3GATE equ 0x31       ; DPL3 interrupt gate
 VEC_INT0GATE equ 0x32       ; DPL0 interrupt gate
@@ -44,6 +54,12 @@ test_main:
     SETDESC S_STK,     0, 0x8FFFF, 0x92, 0x4
     SETDESC S_CONF3,   0, 0xFFFFF, 0xFE, 0xC
     SETGATE GDT_BASE, S_INTGATE/8, SEL_CODE32, gate_target, 0x8E, 0
+    SETGATE GDT_BASE, S_GATENP/8, SEL_CODE32, gate_target, 0x6C, 0
+    SETGATE GDT_BASE, S_GATENPC/8, S_NPCODE, 0, 0xEC, 0
+    SETGATE GDT_BASE, S_GATECONF/8, S_CONF0, conf_rec, 0xEC, 0
+    SETDESC S_CODE0ROM, ROM_LINEAR, 0xFFFF, 0x9A, 0x4
+    SETGATE GDT_BASE, S_GATE16/8, S_CODE0ROM, gate16_target - ROM_LINEAR, 0xE4, 2
+    SETDESC S_CODE3ROM, ROM_LINEAR, 0xFFFF, 0xFA, 0x4
     IDTGATE VEC_INT3GATE, SEL_CODE32, int31_handler, 0xEE
     IDTGATE VEC_INT0GATE, SEL_CODE32, int31_handler, 0x8E
     IDTGATE 0x33, SEL_CODE32, ring3_back1, 0xEE
@@ -59,7 +75,9 @@ test_main:
     call cs_tests
     GROUP 0x25, "limit_tests"
     call limit_tests
-    GROUP 0x26, "ring3_tests"
+    GROUP 0x26, "ldt_tr_tests"
+    call ldt_tr_tests
+    GROUP 0x27, "ring3_tests"
     call ring3_tests
     ret
 
@@ -155,6 +173,25 @@ lar_lsl_tests:
     VCHK verr, 0, 0
     VCHK verr, SEL_TSS0, 0
     VCHK verr, 0x800, 0
+
+    ; 16-bit LAR/LSL, LDT descriptor
+    mov ax, S_RODATA
+    mov ecx, 0xFFFFFFFF
+    lar cx, ax
+    CHK "LAR r16: low word rights, upper half kept", ecx, 0xFFFF9000
+    mov ax, S_RWSMALL
+    mov ecx, 0xFFFFFFFF
+    lsl cx, ax
+    CHK "LSL r16: low word limit, upper half kept", ecx, 0xFFFF0FFF
+    SETDESC S_LDT, LDTMEM, 0x17, 0x82, 0
+    mov ax, S_LDT
+    lar ecx, ax
+    setz bl
+    movzx ebx, bl
+    CHK "LAR LDT descriptor: ZF=1", ebx, 1
+    mov ax, S_LDT
+    lsl ecx, ax
+    CHK "LSL LDT descriptor: limit", ecx, 0x17
 
     ; ARPL
     mov ax, 0x0008
@@ -303,6 +340,25 @@ ring3_tests:
     call call_ring3
     CHK "conforming DPL0 code from ring 3: CS", [r3v+0x4C], S_CONF0 | 3
 
+    ; --- call gate to conforming code: no privilege change ---
+    mov dword [r3v+0x4C], 0
+    mov eax, r3_gateconf
+    call call_ring3
+    ; QEMU 7.2 TCG loads CS with RPL 0 here (CPL 0); SDM: same privilege
+    CHKQ "call gate to conforming DPL0 code: CPL stays 3", [r3v+0x4C], S_CONF0 | 3
+
+    ; --- 16-bit call gate: word parameters, 16-bit frame ---
+    mov eax, r3_gate16
+    call call_ring3
+    CHK "16-bit call gate: ring-0 CS", [r3v+0x64], S_CODE0ROM
+    CHK "16-bit call gate: ring-0 ESP = ESP0-12", [r3v+0x68], STACK0R3 - 12
+    CHK "16-bit call gate: pushed IP", [r3v+0x6C], (r3_gate16.ret - $$ + PM32_FILE)
+    CHK "16-bit call gate: pushed CS", [r3v+0x70], S_CODE3ROM | 3
+    CHK "16-bit call gate: word params copied", [r3v+0x74], 0x11112222
+    CHK "16-bit call gate: pushed SP", [r3v+0x78], R3STK16 - 4
+    CHK "16-bit call gate: pushed SS", [r3v+0x7C], SEL_DATA3
+    CHK "16-bit call gate: O16 RETF 4 back to ring 3, ESP", [r3v+0x40], R3STK16
+
     ; --- INT through DPL3 gate ---
     mov eax, r3_int31
     call call_ring3
@@ -313,14 +369,47 @@ ring3_tests:
     CHK "INT via DPL3 gate: IRET back to ring 3", [r3v+0x60], SEL_CODE3
 
     ; --- faults raised in ring 3 ---
+    ; without UMIP (not on P6) the store-table instructions work at CPL3
+    R3EXPECT "ring 3 SGDT/SIDT/SLDT/STR/SMSW allowed", -1, 0, r3_stores
+    mov eax, r3_verr_conf
+    call call_ring3
+    CHK "ring 3 VERR conforming DPL0 code: ZF=1", [r3v+0x08], 1
+    CHK "ring 3 VERR DPL0 data: ZF=0", [r3v+0x0C], 0
+    CHK "ring 3 LAR DPL0 data: ZF=0", [r3v+0x10], 0
+    CHK "ring 3 LAR conforming DPL0 code: ZF=1", [r3v+0x14], 1
+    ; IOPL sensitivity in protected mode at CPL3
+    mov dword [r3_eflags], 0x0002       ; IOPL=0
+    mov eax, r3_popf_iopl
+    call call_ring3
+    R3EXPECT "CPL3 IOPL=0: CLI -> #GP(0)", 13, 0, r3_cli
+    R3EXPECT "CPL3 IOPL=0: IN without I/O bitmap -> #GP(0)", 13, 0, r3_in
+    mov dword [r3_eflags], 0x1002       ; IOPL=1
+    R3EXPECT "CPL3 IOPL=1: STI -> #GP(0)", 13, 0, r3_sti
+    mov dword [r3_eflags], 0
+    mov eax, [r3v+0x18]
+    and eax, 0x3200
+    CHK "CPL3 IOPL=0: POPFD cannot set IF or IOPL (no fault)", eax, 0
+    mov eax, r3_popf_iopl3
+    call call_ring3
+    mov eax, [r3v+0x1C]
+    and eax, 0x3000
+    CHK "CPL3 IOPL=3: POPFD cannot change IOPL", eax, 0x3000
     R3EXPECT "ring 3 INT via DPL0 gate -> #GP(vec*8+2)", 13, VEC_INT0GATE*8+2, r3_int32
     R3EXPECT "ring 3 call gate DPL0 -> #GP(sel)", 13, S_GATE0, r3_gate0
     R3EXPECT "ring 3 CALL FAR DPL0 non-conforming -> #GP(sel)", 13, S_NCONF0, r3_nconf
     R3EXPECT "ring 3 DS <- DPL0 data -> #GP(sel)", 13, S_DATA0, r3_lds0
     R3EXPECT "ring 3 RETF to ring 0 -> #GP(sel)", 13, SEL_CODE32, r3_retf0
+    R3EXPECT "ring 3 CALL not-present call gate -> #NP(gate)", 11, S_GATENP, r3_gatenp
+    R3EXPECT "ring 3 CALL gate to not-present code -> #NP(code)", 11, S_NPCODE, r3_gatenpc
+    R3EXPECT "ring 3 JMP via call gate to DPL0 code -> #GP(code)", 13, SEL_CODE32, r3_jmpgate
     R3EXPECT "ring 3 HLT -> #GP(0)", 13, 0, r3_hlt
     R3EXPECT "ring 3 MOV CR0 -> #GP(0)", 13, 0, r3_movcr
     R3EXPECT "ring 3 LGDT -> #GP(0)", 13, 0, r3_lgdt
+    ; IRET to ring 3 with a bad stack selector
+    EXPECT "IRET to ring 3 with SS DPL0 -> #GP(SS)", 13, SEL_DATA32, {push dword SEL_DATA32}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_CODE3}, {push dword 0}, {iret}
+    EXPECT "IRET to ring 3 with SS.RPL 0 -> #GP(SS)", 13, SEL_DATA3 & 0xFFFC, {push dword SEL_DATA3 & 0xFFFC}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_CODE3}, {push dword 0}, {iret}
+    EXPECT "IRET with CS = data segment -> #GP(CS)", 13, SEL_DATA3 & 0xFFFC, {push dword SEL_DATA3}, {push dword STACK3}, {push dword 0x3002}, {push dword SEL_DATA3}, {push dword 0}, {iret}
+    EXPECT "RETF to ring 3 with SS DPL0 -> #GP(SS)", 13, SEL_DATA32, {push dword SEL_DATA32}, {push dword STACK3}, {push dword SEL_CODE3}, {push dword 0}, {retf}
     TRY .r3rec
     mov eax, r3_fault_frame
     call call_ring3
@@ -463,6 +552,97 @@ r3_retf0:
     push dword SEL_CODE32
     push dword r3_retf0
     retf
+r3_gateconf:
+    call S_GATECONF|3:0
+    int VEC_RING0
+
+r3_gate16:
+    jmp S_CODE3ROM|3:.low - ROM_LINEAR  ; so that the return IP fits in 16 bits
+.low:
+    mov esp, R3STK16
+    push word 0x1111
+    push word 0x2222
+    call S_GATE16|3:0
+.ret:
+    mov [r3v+0x40], esp
+    int VEC_RING0
+
+gate16_target:                  ; CS = S_CODE0ROM (base F0000), 32-bit code
+    mov ax, cs
+    movzx eax, ax
+    mov [r3v+0x64], eax
+    mov [r3v+0x68], esp
+    movzx eax, word [esp]
+    mov [r3v+0x6C], eax
+    movzx eax, word [esp+2]
+    mov [r3v+0x70], eax
+    mov eax, [esp+4]            ; p2 (low word) and p1 (high word)
+    mov [r3v+0x74], eax
+    movzx eax, word [esp+8]
+    mov [r3v+0x78], eax
+    movzx eax, word [esp+10]
+    mov [r3v+0x7C], eax
+    o16 retf 4
+
+r3_popf_iopl:
+    push dword 0x3202               ; try IF=1, IOPL=3
+    popfd
+    pushfd
+    pop dword [r3v+0x18]
+    int VEC_RING0
+r3_popf_iopl3:
+    push dword 0x0002               ; try IOPL=0
+    popfd
+    pushfd
+    pop dword [r3v+0x1C]
+    int VEC_RING0
+r3_cli:
+    cli
+    int VEC_RING0
+r3_sti:
+    sti
+    int VEC_RING0
+r3_in:
+    in al, 0x80
+    int VEC_RING0
+
+r3_stores:
+    sgdt [r3v+0x00]
+    sidt [r3v+0x08]
+    sldt ax
+    str ax
+    smsw ax
+    int VEC_RING0
+
+r3_verr_conf:
+%macro ZF2MEM 1
+    setz bl
+    movzx ebx, bl
+    mov [%1], ebx
+%endmacro
+    mov ax, S_CONF0
+    verr ax
+    ZF2MEM r3v+0x08
+    mov ax, S_DATA0
+    verr ax
+    ZF2MEM r3v+0x0C
+    mov ax, S_DATA0
+    lar ecx, ax
+    ZF2MEM r3v+0x10
+    mov ax, S_CONF0
+    lar ecx, ax
+    ZF2MEM r3v+0x14
+    int VEC_RING0
+
+r3_gatenp:
+    call S_GATENP|3:0
+    int VEC_RING0
+r3_gatenpc:
+    call S_GATENPC|3:0
+    int VEC_RING0
+r3_jmpgate:
+    jmp S_GATE3|3:0
+    int VEC_RING0
 r3_hlt:
     hlt
     int VEC_RING0
@@ -477,4 +657,53 @@ r3_fault_frame:
     push eax
 .insn:
     hlt
+    int VEC_RING0
+
+; -----------------------------------------------------------------------------
+ldt_tr_tests:
+    SETDESC S_LDT, LDTMEM, 0x17, 0x82, 0
+    SETDESC S_ACC, 0, 0xFFFFF, 0x92, 0xC
+    mov dword [LDTMEM+0], 0
+    mov dword [LDTMEM+4], 0
+    mov dword [LDTMEM+8], 0x0000FFFF            ; 0Ch: data RW flat, A=0
+    mov dword [LDTMEM+12], 0x00CF9200
+    mov dword [LDTMEM+16], 0x0000FFFF           ; 14h: execute-only code
+    mov dword [LDTMEM+20], 0x00CF9800
+    ; accessed bit is set in the descriptor when a segment register is loaded
+    mov ax, S_ACC
+    mov es, ax
+    movzx eax, byte [GDT_BASE+S_ACC+5]
+    CHK "segment load sets the accessed bit (GDT)", eax, 0x93
+    mov ax, SEL_DATA32
+    mov es, ax
+    EXPECT "LLDT LDT descriptor", -1, 0, {mov ax, S_LDT}, {lldt ax}
+    xor eax, eax
+    sldt ax
+    CHK "SLDT after LLDT", eax, S_LDT
+    EXPECT "ES <- LDT selector 0Ch", -1, 0, {mov ax, 0x0C}, {mov es, ax}, {mov eax, [es:tvar]}, {mov ax, SEL_DATA32}, {mov es, ax}
+    movzx eax, byte [LDTMEM+13]
+    CHK "segment load sets the accessed bit (LDT)", eax, 0x93
+    mov ax, 0x0C
+    lar ecx, ax
+    setz bl
+    movzx ebx, bl
+    CHK "LAR LDT selector: ZF=1", ebx, 1
+    EXPECT "ES <- beyond LDT limit -> #GP(sel)", 13, 0x1C, {mov ax, 0x1C}, {mov es, ax}
+    EXPECT "ES <- LDT execute-only code -> #GP(sel)", 13, 0x14, {mov ax, 0x14}, {mov es, ax}
+    EXPECT "LLDT with TSS selector -> #GP(sel)", 13, SEL_TSS0, {mov ax, SEL_TSS0}, {lldt ax}
+    EXPECT "LLDT with data selector -> #GP(sel)", 13, SEL_DATA32, {mov ax, SEL_DATA32}, {lldt ax}
+    EXPECT "LLDT null", -1, 0, {xor eax, eax}, {lldt ax}
+    EXPECT "ES <- LDT selector with null LDTR -> #GP(sel)", 13, 0x0C, {mov ax, 0x0C}, {mov es, ax}
+    EXPECT "LTR with data selector -> #GP(sel)", 13, SEL_DATA32, {mov ax, SEL_DATA32}, {ltr ax}
+    EXPECT "LTR with busy TSS -> #GP(sel)", 13, SEL_TSS0, {mov ax, SEL_TSS0}, {ltr ax}
+    R3EXPECT "LLDT at CPL3 -> #GP(0)", 13, 0, r3_lldt
+    R3EXPECT "LTR at CPL3 -> #GP(0)", 13, 0, r3_ltr
+    ret
+r3_lldt:
+    xor eax, eax
+    lldt ax
+    int VEC_RING0
+r3_ltr:
+    mov ax, SEL_TSS0
+    ltr ax
     int VEC_RING0

@@ -126,6 +126,24 @@ test_main:
     CHK "4M page: write lands at phys 7FFFFC", [0x7FFFFC], 0x55667788
 
     GROUP 0x32, "supervisor #PF, CR0.WP"
+    ; --- with CR4.PSE=0 the PS bit is ignored: the PDE points to a table ---
+    mov dword [0x400000 + 5*4], (PHYS+0x5000)|PG_P|PG_W|PG_U
+    mov eax, cr4
+    and eax, ~0x10
+    mov cr4, eax
+    mov eax, cr3
+    mov cr3, eax
+    mov eax, [L4M+0x5000]
+    mov ebx, cr4
+    or ebx, 0x10
+    mov cr4, ebx
+    mov ebx, cr3
+    mov cr3, ebx
+    CHK "CR4.PSE=0: PDE.PS ignored, PDE points to a page table", eax, 0xA5A5A5A5
+    mov dword [0x405000], 0x45454545
+    mov eax, [L4M+0x5000]
+    CHK "CR4.PSE=1 again: same PDE maps a 4M page", eax, 0x45454545
+
     ; --- supervisor #PF error codes ---
     EXPECT "#PF sup read not-present", 14, 0, {mov eax, [LT+0x1010]}
     CHK "#PF sup read not-present: CR2", [exc_cr2], LT+0x1010
@@ -141,6 +159,42 @@ test_main:
     EXPECT "#PF instruction fetch not-present", 14, 0, {call LT+0x1800}
     CHK "#PF instruction fetch: CR2", [exc_cr2], LT+0x1800
     CHK "#PF instruction fetch: pushed EIP", [exc_eip], LT+0x1800
+    ; accesses that straddle into the not-present page 1
+    mov dword [LT+0xFF0], 0x11111111
+    mov dword [LT+0xFF4], 0x22222222
+    mov dword [LT+0xFF8], 0x33333333
+    mov dword [LT+0xFFC], 0x44444444
+    EXPECT "#PF dword write straddling into not-present page", 14, 2, {mov dword [LT+0xFFE], 0x55667788}
+    CHK "#PF straddling write: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    EXPECT "#PF dword read straddling into not-present page", 14, 0, {mov eax, [LT+0xFFD]}
+    CHK "#PF straddling read: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    ; instruction whose last bytes lie in the not-present page
+    mov byte [LT+0xFFD], 0xB8           ; mov eax, imm32 (bytes FFD-1001)
+    EXPECT "#PF instruction fetch straddling pages", 14, 0, {call LT+0xFFD}
+    CHK "#PF straddling fetch: CR2 = start of the missing page", [exc_cr2], LT+0x1000
+    CHK "#PF straddling fetch: EIP = instruction start", [exc_eip], LT+0xFFD
+    ; REP MOVSD faulting in the middle: the registers show the progress and
+    ; EIP points at the (prefixed) instruction so it can be restarted
+    mov dword [tvar+0x60], 0xD0D0D0D0
+    mov dword [tvar+0x64], 0xD1D1D1D1
+    mov dword [tvar+0x68], 0xD2D2D2D2
+    mov dword [tvar+0x6C], 0xD3D3D3D3
+    TRY .movs_rec
+    cld
+    mov esi, tvar+0x60
+    mov edi, LT+0xFF8
+    mov ecx, 4
+.movs_insn:
+    rep movsd
+.movs_rec:
+    ENDTRY
+    CHK "REP MOVSD #PF: vector", [exc_vec], 14
+    CHK "REP MOVSD #PF: EIP = REP prefix", [exc_eip], .movs_insn
+    CHK "REP MOVSD #PF: CR2", [exc_cr2], LT+0x1000
+    CHK "REP MOVSD #PF: ECX = remaining", ecx, 2
+    CHK "REP MOVSD #PF: ESI advanced by 2", esi, tvar+0x68
+    CHK "REP MOVSD #PF: EDI advanced by 2", edi, LT+0x1000
+    CHK "REP MOVSD #PF: first dwords copied", [LT+0xFFC], 0xD1D1D1D1
     EXPECT "sup read of user read-only page ok", -1, 0, {mov eax, [LT+0x2000]}
     EXPECT "sup read of sup page ok", -1, 0, {mov eax, [LT+0x3000]}
     ; CR0.WP
@@ -153,6 +207,13 @@ test_main:
     CHK "WP=1: CR2", [exc_cr2], LT+0x4010
     EXPECT "WP=1: sup write to read-only user page", 14, 3, {mov dword [LT+0x2010], 1}
     CHK "WP=1: nothing written", [PHYS+0x1010], 0
+    ; CMPXCHG always performs a write cycle, even when the compare fails
+    mov dword [PHYS+0x3020], 0x77
+    EXPECT "WP=1: CMPXCHG (compare fails) on read-only page", 14, 3, {mov eax, 0}, {mov ecx, 1}, {cmpxchg [LT+0x4020], ecx}
+    EXPECT "WP=1: CMPXCHG8B (compare fails) on read-only page", 14, 3, {xor eax, eax}, {xor edx, edx}, {cmpxchg8b [LT+0x4020]}
+    EXPECT "WP=1: read-modify-write ADD on read-only page", 14, 3, {add dword [LT+0x4020], 0}
+    CHK "WP=1: read-only page unchanged", [PHYS+0x3020], 0x77
+    EXPECT "WP=1: plain read of read-only page ok", -1, 0, {mov eax, [LT+0x4020]}
     mov eax, cr0
     and eax, ~0x10000
     mov cr0, eax
@@ -173,8 +234,25 @@ test_main:
     CHK "#PF user write of sup page: CR2", [exc_cr2], LT+0x3060
     R3EXPECT "#PF user write of read-only user page", 14, 7, r3_write_ro
     CHK "#PF user write of read-only user page: CR2", [exc_cr2], LT+0x2070
+    ; user stack in a not-present page: PUSH / CALL fault with ESP unchanged
+    R3EXPECT "#PF user PUSH into not-present stack page", 14, 6, r3_push_np
+    CHK "#PF user PUSH: CR2", [exc_cr2], LT+0x1FFC
+    CHK "#PF user PUSH: ESP unchanged", [exc_esp3], LT+0x2000
+    CHK "#PF user PUSH: EIP = PUSH", [exc_eip], r3_push_np.insn
+    R3EXPECT "#PF user CALL with not-present stack page", 14, 6, r3_call_np
+    CHK "#PF user CALL: ESP unchanged", [exc_esp3], LT+0x2000
+    CHK "#PF user CALL: EIP = CALL", [exc_eip], r3_call_np.insn
     R3EXPECT "user read of read-only user page ok", -1, 0, r3_read_ro
     R3EXPECT "user write of RW user page ok", -1, 0, r3_write_rw
+    ; read-only PDE with a writable PTE -> read-only for user mode
+    and dword [PD+4*4], ~PG_W
+    mov eax, cr3
+    mov cr3, eax
+    R3EXPECT "#PF user write, PDE R/W=0 PTE R/W=1", 14, 7, r3_write_rw
+    R3EXPECT "user read, PDE R/W=0 PTE R/W=1 ok", -1, 0, r3_read_rw
+    or dword [PD+4*4], PG_W
+    mov eax, cr3
+    mov cr3, eax
     ; supervisor PDE with user PTE -> still supervisor-only
     and dword [PD+4*4], ~PG_U
     mov eax, cr3
@@ -276,6 +354,16 @@ r3_write_sup:
     int VEC_RING0
 r3_write_ro:
     mov dword [LT+0x2070], 1
+    int VEC_RING0
+r3_push_np:
+    mov esp, LT+0x2000          ; page 1 (below it) is not present
+.insn:
+    push eax
+    int VEC_RING0
+r3_call_np:
+    mov esp, LT+0x2000
+.insn:
+    call r3_read_ro
     int VEC_RING0
 r3_read_ro:
     mov eax, [LT+0x2080]

@@ -29,6 +29,8 @@ test_main:
     call ac_tests
     GROUP 0x4A, "flags_in_frames"
     call flags_in_frames
+    GROUP 0x4B, "gate16_tests"
+    call gate16_tests
     ret
 
 ; record the EIP of each exception into TRAPBUF
@@ -45,6 +47,8 @@ rec_hook:
     jne .r
     mov eax, [exc_eflags]
     mov [TRAPBUF+0x84], eax         ; EFLAGS pushed by the first trap
+    mov eax, [exc_dr6]
+    mov [TRAPBUF+0xA0], eax         ; DR6 at the first trap
 .r: ret
 
 ; ----------------------------------------------------------------------------
@@ -120,6 +124,19 @@ ud_tests:
     ENDTRY
     CHK "#UD UD2: vector", [exc_vec], 6
     CHK "#UD is a fault: EIP = UD2", [exc_eip], .i1
+    TRY .r2
+.i2: db 0x66, 0x2E, 0x0F, 0x0B          ; o16 cs: ud2
+.r2:
+    ENDTRY
+    CHK "#UD with prefixes: EIP = first prefix", [exc_eip], .i2
+    TRY .r3
+    mov dx, 0x800
+.i3: db 0x66, 0x3E                      ; o16 ds: prefixes
+    mov es, dx                          ; #GP(800h)
+.r3:
+    ENDTRY
+    CHK "#GP with prefixes: vector", [exc_vec], 13
+    CHK "#GP with prefixes: EIP = first prefix", [exc_eip], .i3
     EXPECT "#UD LOCK NOP", 6, 0, {db 0xF0, 0x90}
     EXPECT "#UD LOCK ADD reg,reg", 6, 0, {db 0xF0, 0x01, 0xD8}
     ; QEMU 7.2 TCG ignores LOCK on MOV
@@ -329,6 +346,96 @@ drx_tests:
     xor eax, eax
     mov dr7, eax
 
+    ; data breakpoint hit inside REP MOVSB: trap after that iteration, EIP
+    ; still at the REP instruction, ECX/EDI show the progress
+    mov dword [exc_hook], regs_hook
+    mov dword [tvar+0x30], 0x44332211
+    mov dword [tvar+0x38], 0
+    xor eax, eax
+    mov dr6, eax
+    mov eax, tvar+0x3A
+    mov dr1, eax
+    mov eax, 0x00100004         ; L1, RW1=01 (write), LEN1=00 (byte)
+    mov dr7, eax
+    IRETMODE 0
+    cld
+    mov esi, tvar+0x30
+    mov edi, tvar+0x38
+    mov ecx, 4
+.rep1: rep movsb
+    ENDIRET
+    mov [tvar+0x50], ecx
+    xor eax, eax
+    mov dr7, eax
+    mov dword [exc_hook], 0
+    CHK "REP MOVSB write breakpoint: one #DB", [exc_count], 1
+    CHK "REP MOVSB write breakpoint: EIP = REP insn", [exc_eip], .rep1
+    CHK "REP MOVSB write breakpoint: ECX at trap", [TRAPBUF+0x90], 1
+    CHK "REP MOVSB write breakpoint: EDI at trap", [TRAPBUF+0x94], tvar+0x3B
+    CHK "REP MOVSB write breakpoint: completes after IRET", [tvar+0x50], 0
+    CHK "REP MOVSB write breakpoint: data copied", [tvar+0x38], 0x44332211
+    mov eax, [exc_dr6]
+    and eax, 0xF
+    CHK "REP MOVSB write breakpoint: DR6.B1", eax, 2
+
+    ; single-step and data breakpoint on the same instruction: one #DB
+    ; reporting both BS and B1
+    xor eax, eax
+    mov dr6, eax
+    mov eax, tvar+0x40
+    mov dr1, eax
+    mov eax, 0x00D00004         ; L1, RW1=01, LEN1=11
+    mov dr7, eax
+    mov dword [exc_hook], rec_hook
+    IRETMODE 0
+    pushfd
+    or dword [esp], 0x100
+    popfd
+.ss1: mov dword [tvar+0x40], 1
+.ss2: pushfd
+    and dword [esp], ~0x100
+    popfd
+    ENDIRET
+    mov dword [exc_hook], 0
+    xor eax, eax
+    mov dr7, eax
+    ; QEMU 7.2 TCG takes a second, nested #DB on the handler's first
+    ; instruction instead of reporting both conditions in one #DB
+    CHKQ "TF + write breakpoint: first #DB after the write", [TRAPBUF+0], .ss2
+    mov eax, [TRAPBUF+0xA0]
+    and eax, 0x400F
+    CHK "TF + write breakpoint: DR6 = BS|B1 in one #DB", eax, 0x4002
+    xor eax, eax
+    mov dr6, eax
+
+    ; I/O breakpoint (RW=10, needs CR4.DE=1): trap after the OUT
+    xor eax, eax
+    mov dr6, eax
+    mov eax, cr4
+    or eax, 8
+    mov cr4, eax
+    mov eax, 0x80
+    mov dr0, eax
+    mov eax, 0x00020001         ; L0, RW0=10 (I/O), LEN0=00
+    mov dr7, eax
+    IRETMODE 0
+    mov al, 0x4F
+.io1: out 0x80, al
+.io2: nop
+    ENDIRET
+    xor eax, eax
+    mov dr7, eax
+    mov eax, cr4
+    and eax, ~8
+    mov cr4, eax
+    CHK "DR0 I/O breakpoint on OUT 80h: vector", [exc_vec], 1
+    CHK "DR0 I/O breakpoint is a trap: EIP after OUT", [exc_eip], .io2
+    mov eax, [exc_dr6]
+    and eax, 0xF
+    CHK "DR0 I/O breakpoint: DR6.B0", eax, 1
+    xor eax, eax
+    mov dr6, eax
+
     ; DR7.GD: MOV DRx faults with DR6.BD
     xor eax, eax
     mov dr6, eax
@@ -349,6 +456,11 @@ drx_tests:
     mov dr6, eax
     ret
 
+regs_hook:                      ; ECX/EDI of the interrupted code (unchanged so far)
+    mov [TRAPBUF+0x90], ecx
+    mov [TRAPBUF+0x94], edi
+    ret
+
 set_rf_hook:
     mov eax, [exc_frame]
     or dword [eax+8], 0x10000
@@ -363,6 +475,17 @@ gp_np_ts_tests:
     IDTGATE 0x40, SEL_CODE32, exc_other, 0x0E
     EXPECT "INT 40 not-present gate -> #NP", 11, 0x40*8+2, {int 0x40}
     IDTRESTORE 0x40
+    ; broken IDT gates
+    IDTGATE 0x44, SEL_CODE32, exc_other, 0x8C      ; call-gate type in the IDT
+    EXPECT "INT via IDT entry of call-gate type -> #GP(vec*8+2)", 13, 0x44*8+2, {int 0x44}
+    IDTGATE 0x44, 0, exc_other, 0x8E               ; null code selector
+    EXPECT "INT via gate with null code selector -> #GP(0)", 13, 0, {int 0x44}
+    IDTGATE 0x44, SEL_DATA32, exc_other, 0x8E      ; data segment as code
+    EXPECT "INT via gate to a data segment -> #GP(sel)", 13, SEL_DATA32, {int 0x44}
+    SETDESC 0x68, 0, 0xFFFFF, 0x1A, 0xC             ; not-present code segment
+    IDTGATE 0x44, 0x68, exc_other, 0x8E
+    EXPECT "INT via gate to a not-present code segment -> #NP(sel)", 11, 0x68, {int 0x44}
+    IDTRESTORE 0x44
     ; INT beyond IDT limit -> #GP(vec*8+2)
     sub esp, 8
     sidt [esp]
@@ -388,6 +511,11 @@ gp_np_ts_tests:
 %else
     EXPECT "#GP MOV CR4 reserved bit", 13, 0, {mov eax, cr4}, {or eax, 0x80000000}, {mov cr4, eax}
 %endif
+    ; QEMU 7.2 TCG accepts NW=1 with CD=0
+    EXPECTQ "#GP MOV CR0 with NW=1 CD=0", 13, 0, {mov eax, cr0}, {and eax, ~0x40000000}, {or eax, 0x20000000}, {mov cr0, eax}
+    mov eax, cr0
+    and eax, ~0x20000000
+    mov cr0, eax
     ; QEMU 7.2 TCG silently ignores writes to unknown MSRs
     EXPECTQ "#GP WRMSR unknown MSR", 13, 0, {mov ecx, 0x4FFFFFF0}, {xor eax, eax}, {xor edx, edx}, {wrmsr}
     ; #TS: JMP to a TSS whose limit is below 67h
@@ -557,3 +685,55 @@ flags_in_frames:
     and eax, 0x8C5
     CHK "INT 41 frame EFLAGS after TEST 80h", eax, 0x80
     ret
+
+; ----------------------------------------------------------------------------
+; 16-bit interrupt and trap gates push a 16-bit frame (FLAGS, CS, IP)
+S_CODE0ROM equ 0x60             ; code32 DPL0 with base F0000: offsets < 64K
+gate16_tests:
+    SETDESC S_CODE0ROM, ROM_LINEAR, 0xFFFF, 0x9A, 0x4
+    IDTGATE 0x42, S_CODE0ROM, int16_handler - ROM_LINEAR, 0x86   ; 16-bit int gate
+    IDTGATE 0x43, S_CODE0ROM, int16_handler - ROM_LINEAR, 0x87   ; 16-bit trap gate
+    mov [tvar+0x70], esp
+    jmp S_CODE0ROM:.low - ROM_LINEAR
+.low:
+    push word 0x0883
+    popfw                       ; FLAGS = 0883 (OF SF CF)
+    int 0x42
+.ret1:
+    mov eax, [tvar+0x60]
+    mov [tvar+0x40], eax
+    mov eax, [tvar+0x64]
+    mov [tvar+0x44], eax
+    mov eax, [tvar+0x68]
+    mov [tvar+0x48], eax
+    mov eax, [tvar+0x6C]
+    mov [tvar+0x4C], eax
+    int 0x43
+.ret2:
+    jmp SEL_CODE32:.back
+.back:
+    IDTRESTORE 0x42
+    IDTRESTORE 0x43
+    mov eax, [tvar+0x70]
+    sub eax, 6
+    CHK "16-bit interrupt gate: 6-byte frame (ESP-6)", [tvar+0x40], eax
+    CHK "16-bit interrupt gate: pushed IP", [tvar+0x44], .ret1 - $$ + PM32_FILE
+    CHK "16-bit interrupt gate: pushed CS", [tvar+0x48], S_CODE0ROM
+    mov eax, [tvar+0x4C]
+    and eax, 0x0FD7
+    CHK "16-bit interrupt gate: pushed FLAGS", eax, 0x0883
+    CHK "16-bit trap gate: pushed IP", [tvar+0x64], .ret2 - $$ + PM32_FILE
+    mov eax, [tvar+0x70]
+    mov ebx, esp
+    CHK "O16 IRET: ESP back to the caller's", ebx, eax
+    ret
+
+int16_handler:
+    mov [tvar+0x60], esp
+    movzx eax, word [esp]
+    mov [tvar+0x64], eax
+    movzx eax, word [esp+2]
+    mov [tvar+0x68], eax
+    movzx eax, word [esp+4]
+    mov [tvar+0x6C], eax
+    o16 iret

@@ -21,6 +21,12 @@ S_TSSC  equ 0x60
 S_LDTA  equ 0x68
 S_TSSD  equ 0x70
 S_TSSE  equ 0x78
+S_TSSF  equ 0x80
+TSSF    equ 0x5600
+S_TSSH  equ 0x88
+TSSH    equ 0x5700
+S_TSSG  equ 0x90
+TSSG    equ 0x5800
 TSSE    equ 0x5500
 REGS0   equ 0x6000          ; registers of task 0 after returning
 REGSE   equ 0x6100          ; what task E saw
@@ -311,6 +317,61 @@ test_main:
     CHK "#GP via task gate: saved EIP = faulting insn", [tv+0x0C], .gp_insn
 
     GROUP 0x54, "busy TSS"
+    ; ---------------- #TS: bad SS0 in the TSS on a ring 3 -> 0 INT --------
+    ; The #TS itself goes through a task gate (the ring-0 stack is unusable);
+    ; the handler task repairs TSS0 and resumes task 0 in ring 0.
+    GROUP 0x56, "#TS from bad TSS.SS0 on privilege change"
+    SETDESC S_TSSF, TSSF, 0x67, 0x89, 0
+    mov edi, TSSF
+    mov eax, taskF
+    mov ebx, 0x7200
+    call init_tss
+    IDTGATE 10, S_TSSF, 0, 0x85
+    mov [tv+0x7C], esp
+    mov dword [tv], 0
+    mov word [TSS0+8], SEL_DATA3 & 0xFFFC       ; SS0: DPL3 data
+    mov eax, r3_int_ts
+    call call_ring3
+.ts_recover:
+    mov esp, [tv+0x7C]
+    IDTRESTORE 10
+    CHK "#TS bad SS0: handler task ran", [tv+0x00], 1
+    CHK "#TS bad SS0: error code = SS0 selector", [tv+0x04], SEL_DATA3 & 0xFFFC
+    CHK "#TS bad SS0: faulting task saved CS (ring 3)", [tv+0x08], SEL_CODE3
+    CHK "#TS bad SS0: faulting task saved EIP = INT", [tv+0x0C], r3_int_ts
+    CHK "#TS bad SS0: back link = TSS0", [tv+0x10], SEL_TSS0
+    GETACC S_TSSF
+    CHK "#TS bad SS0: handler TSS not busy after IRET", eax, 0x89
+    mov ax, cs
+    movzx eax, ax
+    CHK "#TS bad SS0: resumed in ring 0", eax, SEL_CODE32
+
+    ; ---------------- nested tasks: 0 -CALL-> H -CALL-> G, IRET, IRET -------
+    GROUP 0x57, "nested task chain"
+    SETDESC S_TSSH, TSSH, 0x67, 0x89, 0
+    SETDESC S_TSSG, TSSG, 0x67, 0x89, 0
+    mov edi, TSSH
+    mov eax, taskH
+    mov ebx, 0x7000
+    call init_tss
+    mov edi, TSSG
+    mov eax, taskG
+    mov ebx, 0x6E00
+    call init_tss
+    mov dword [tv+0x20], 0
+    call S_TSSH:0
+    CHK "nested: G back link = H", [tv+0x20], S_TSSH
+    CHK "nested: H back link = TSS0", [tv+0x24], SEL_TSS0
+    CHK "nested: in G, TSS0 H G all busy", [tv+0x28], 0x8B8B8B
+    CHK "nested: back in H, H busy (8B), G not busy (89)", [tv+0x2C], 0x8B89
+    CHK "nested: back in H, NT still 1", [tv+0x30], 0x4000
+    CHK "nested: back in task 0, TR", [tv+0x34], SEL_TSS0
+    xor eax, eax
+    str ax
+    CHK "nested: TR = TSS0 after both IRETs", eax, SEL_TSS0
+    GETACC S_TSSH
+    CHK "nested: H not busy at the end", eax, 0x89
+
     ; ---------------- busy TSS ----------------
     EXPECT "JMP to busy TSS (current) -> #GP(sel)", 13, SEL_TSS0, {jmp SEL_TSS0:0}
     EXPECT "CALL to busy TSS -> #GP(sel)", 13, SEL_TSS0, {call SEL_TSS0:0}
@@ -406,6 +467,69 @@ taskE:
     mov [REGSE+0x74], eax
     clts
     jmp SEL_TSS0:0
+
+r3_int_ts:
+    int VEC_RING0                       ; needs the ring-0 stack -> #TS
+
+taskF:
+    mov dword [tv+0x00], 1
+    mov eax, [esp]
+    mov [tv+0x04], eax                  ; error code
+    movzx eax, word [TSS0+0x4C]
+    mov [tv+0x08], eax
+    mov eax, [TSS0+0x20]
+    mov [tv+0x0C], eax
+    movzx eax, word [TSSF]
+    mov [tv+0x10], eax
+    ; repair TSS0 and make task 0 resume in ring 0
+    mov word [TSS0+8], SEL_DATA32
+    mov dword [TSS0+0x20], test_main.ts_recover
+    mov dword [TSS0+0x24], 2
+    mov dword [TSS0+0x4C], SEL_CODE32
+    mov dword [TSS0+0x50], SEL_DATA32
+    mov eax, [tv+0x7C]
+    mov [TSS0+0x38], eax
+    mov dword [TSS0+0x48], SEL_DATA32
+    mov dword [TSS0+0x54], SEL_DATA32
+    mov dword [TSS0+0x58], SEL_DATA32
+    mov dword [TSS0+0x5C], SEL_DATA32
+    add esp, 4
+    clts
+    iret
+
+taskH:
+    call S_TSSG:0
+    ; back from G
+    GETACC S_TSSG
+    mov ebx, eax
+    GETACC S_TSSH
+    shl eax, 8
+    or eax, ebx
+    mov [tv+0x2C], eax
+    pushfd
+    pop eax
+    and eax, 0x4000
+    mov [tv+0x30], eax
+    movzx eax, word [TSSH]
+    mov [tv+0x24], eax
+    mov dword [tv+0x34], SEL_TSS0
+    clts
+    iret
+
+taskG:
+    movzx eax, word [TSSG]
+    mov [tv+0x20], eax
+    GETACC SEL_TSS0
+    shl eax, 16
+    mov ebx, eax
+    GETACC S_TSSH
+    shl eax, 8
+    or ebx, eax
+    GETACC S_TSSG
+    or eax, ebx
+    mov [tv+0x28], eax
+    clts
+    iret
 
 taskB:
     mov dword [tv+0x00], 1

@@ -12,6 +12,9 @@
 
 V86_SP      equ 0x7000
 tv          equ tvar            ; v86 code stores results here (DS=0)
+v86_es      equ tvar+0x70       ; initial ES/FS/GS for enter_v86 (default 0)
+v86_fs      equ tvar+0x74
+v86_gs      equ tvar+0x78
 
 EFL_VM      equ 0x20000
 EFL_IOPL3   equ 0x3000
@@ -70,6 +73,20 @@ v86_iret:
 .i: iret
 .n: int VEC_RING0
 
+v86_hlt:
+.i: hlt
+    int VEC_RING0
+v86_clts:
+.i: clts
+    int VEC_RING0
+v86_movcr:
+.i: mov eax, cr0
+    int VEC_RING0
+v86_lmsw:
+    smsw ax
+.i: lmsw ax
+    int VEC_RING0
+
 v86_iopl3_flags:
     cli                                 ; allowed with IOPL=3
     pushfd
@@ -121,10 +138,10 @@ enter_v86:
     pushfd
     pushad
     mov [r3_save_esp], esp
-    push dword 0                ; GS
-    push dword 0                ; FS
+    push dword [v86_gs]         ; GS
+    push dword [v86_fs]         ; FS
     push dword 0                ; DS
-    push dword 0                ; ES
+    push dword [v86_es]         ; ES
     push dword 0                ; SS
     push dword V86_SP           ; ESP
     or ecx, EFL_VM | 2
@@ -222,7 +239,28 @@ test_main:
     V86FAULT "v86 IOPL=0 POPF -> #GP(0)", v86_popf, 0
     V86FAULT "v86 IOPL=0 IRET -> #GP(0)", v86_iret, 0
     V86FAULT "v86 IOPL=2 CLI -> #GP(0)", v86_cli, 0x2000
+    V86FAULT "v86 IOPL=3 HLT -> #GP(0)", v86_hlt, EFL_IOPL3
+    V86FAULT "v86 IOPL=3 CLTS -> #GP(0)", v86_clts, EFL_IOPL3
+    V86FAULT "v86 IOPL=3 MOV CR0 -> #GP(0)", v86_movcr, EFL_IOPL3
+    V86FAULT "v86 IOPL=3 LMSW -> #GP(0)", v86_lmsw, EFL_IOPL3
+
     CHK "v86 #GP: pushed CS", [exc_cs], 0xF000
+    ; full v86 exception frame: EIP CS EFLAGS ESP SS ES DS FS GS
+    mov dword [v86_es], 0x1111
+    mov dword [v86_fs], 0x2222
+    mov dword [v86_gs], 0x3333
+    V86FAULT "v86 frame test: CLI IOPL=0", v86_cli, 0
+    mov dword [v86_es], 0
+    mov dword [v86_fs], 0
+    mov dword [v86_gs], 0
+    mov ebx, [exc_frame]
+    CHK "v86 #GP frame: ESP", [ebx+12], V86_SP
+    CHK "v86 #GP frame: SS", [ebx+16], 0
+    CHK "v86 #GP frame: ES", [ebx+20], 0x1111
+    CHK "v86 #GP frame: DS", [ebx+24], 0
+    CHK "v86 #GP frame: FS", [ebx+28], 0x2222
+    CHK "v86 #GP frame: GS", [ebx+32], 0x3333
+    CHK "v86 #GP frame: on the TSS ring-0 stack, EIP slot at ESP0-36", ebx, STACK0R3 - 36
 
     ; ---- IOPL=3 flag instructions ----
     mov eax, v86_iopl3_flags

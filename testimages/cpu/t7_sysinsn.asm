@@ -110,6 +110,17 @@ cpuid_tests:
     FEAT "SEP", 11
     FEAT "PGE", 13
     FEAT "CMOV", 15
+    ; a leaf above the maximum returns the highest basic leaf (SDM CPUID)
+    mov eax, [tv+0x0C]
+    xor ecx, ecx                ; sub-leaf 0 (leaf 4 has sub-leaves)
+    cpuid
+    mov [tv+0x60], eax
+    mov [tv+0x64], ebx
+    mov eax, 0x7FFFFFF0
+    xor ecx, ecx
+    cpuid
+    CHK "CPUID leaf above max (7FFFFFF0) = highest basic leaf: EAX", eax, [tv+0x60]
+    CHK "CPUID leaf above max (7FFFFFF0) = highest basic leaf: EBX", ebx, [tv+0x64]
     ; repeatable
     mov eax, 1
     cpuid
@@ -189,6 +200,7 @@ msr_sysenter_tests:
     xor edx, edx
     wrmsr
     EXPECT "SYSENTER with SYSENTER_CS=0 -> #GP(0)", 13, 0, {sysenter}
+    EXPECT "SYSEXIT with SYSENTER_CS=0 -> #GP(0)", 13, 0, {mov edx, 0}, {mov ecx, 0}, {sysexit}
     ; real setup
     mov ecx, MSR_SECS
     mov eax, S_SYSCS

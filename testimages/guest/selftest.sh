@@ -137,16 +137,20 @@ shell_checks() { # DISKDEV
 DISK_FS=$(awk '$1 == "disk-fs" { print $2 }' "$DIR/MANIFEST" 2>/dev/null)
 DISK_FS=${DISK_FS:-ext4}
 cp "$DIR/disk.img" "$T/disk.img"   # scratch copy: the checks write to it
+truncate -s 1M "$T/vd.img"          # blank virtio-blk disk
 
 # 1. kernel + initrd, acpi=off (as the emulator will do it at first)
-log "boot 1: -kernel/-initrd, acpi=off, disk on IDE"
+log "boot 1: -kernel/-initrd, acpi=off, disk on IDE, virtio-blk + virtio-balloon"
 start_qemu kernel-initrd -kernel "$DIR/vmlinuz" -initrd "$DIR/initrd.gz" \
-    -append "console=ttyS0 acpi=off" -drive "file=$T/disk.img,format=raw,if=ide"
+    -append "console=ttyS0 acpi=off" -drive "file=$T/disk.img,format=raw,if=ide" \
+    -drive "file=$T/vd.img,format=raw,if=virtio" -device virtio-balloon-pci
 if wait_for 'capsule-guest: shell ready' "$TMO"; then
     BOOT1=$(awk -v a="$(now)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }')
     ok "kernel+initrd boots to the shell in ${BOOT1}s (QEMU TCG)"
     grep -E 'capsule-guest: [0-9]+ modules loaded' "$LOG" | sed 's/^/     /'
     shell_checks sda1
+    check "virtio-blk disk (virtio_pci + virtio_blk)" "cat /sys/block/vda/size" '^2048'
+    check "virtio-balloon bound to its driver" "ls /sys/bus/virtio/drivers/virtio_balloon" 'virtio[0-9]'
     printf 'poweroff -f\n' >&"$QIN"
     if wait_exit 30; then ok "poweroff -f (acpi=off) made QEMU exit"
     else echo "note - poweroff -f with acpi=off did not make QEMU exit within 30s (no ACPI PM to power off with): $(tail -n 2 "$LOG" | tr -d '\r' | tr '\n' ' ')"; fi

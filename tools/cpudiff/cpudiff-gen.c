@@ -30,10 +30,12 @@
 #define DATA_BASE16 0x0000EF00u  /* reachable with 16-bit (67h) addresses */
 #define DATA_BASE32 0x00300F00u  /* fallback when low memory can't be mapped */
 #define DATA_SIZE   512u
-#define STACK_TOP   0x00400000u
+/* The stack window straddles the page boundary at 0x00400000 as well. */
+#define STACK_TOP   0x00400080u
 #define STACK_SIZE  256u
 #define STACK_BASE  (STACK_TOP - STACK_SIZE)
-#define STACK_PAGE  (STACK_TOP - 4096u)
+#define STACK_PAGE  0x003FF000u
+#define STACK_PAGES 8192u
 #define DATA_PAGES  8192u        /* two pages hold the data window */
 #define GUARD_BYTE  0xA5
 #define CODE_FILL   0xCC
@@ -168,7 +170,10 @@ typedef struct { uint8_t p[6]; int n; } Pfx;
 static void padd(Pfx *p, uint8_t b) { p->p[p->n++] = b; }
 static void emit_pfx(Gen *g, Pfx *p) {
     for (int i = p->n - 1; i > 0; i--) { int j = rnd(i + 1); uint8_t t = p->p[i]; p->p[i] = p->p[j]; p->p[j] = t; }
-    for (int i = 0; i < p->n; i++) e8(g, p->p[i]);
+    for (int i = 0; i < p->n; i++) {
+        e8(g, p->p[i]);
+        if (p->p[i] == 0x66 && rnd(16) == 0) e8(g, 0x66); /* a redundant operand-size prefix */
+    }
 }
 
 /* ---- known-value tracking */
@@ -1060,6 +1065,40 @@ static int g_enter(Gen *g, const Form *f) {
     return 1;
 }
 
+/* stack-pointer arithmetic: a=0 ADD ESP,imm8  1 SUB ESP,imm8  2 LEA ESP,[ESP+d8]  3 MOV ESP,EBP (89 EC)
+ * 4 MOV ESP,EBP (8B E5)  5 ADD ESP,imm32 (81)  6 MOV ESP,imm32 (BC) */
+static int g_espop(Gen *g, const Form *f) {
+    if (!g->k.known[4] && f->a < 3) return 0;
+    int32_t d = (int32_t)rnd(65) - 32;
+    uint32_t nsp;
+    switch (f->a) {
+    case 0: case 1: case 2: case 5: {
+        if (f->a == 1) d = -d;
+        nsp = g->k.val[4] + d;
+        break;
+    }
+    case 3: case 4:
+        if (!g->k.known[5]) return 0;
+        nsp = g->k.val[5];
+        break;
+    default: nsp = STACK_BASE + 64 + rnd(STACK_SIZE - 128); break;
+    }
+    if (f->a == 5 && !g->k.known[4]) return 0;
+    if (nsp < STACK_BASE + 40 || nsp > STACK_TOP - 40) return 0;
+    switch (f->a) {
+    case 0: e8(g, 0x83); e8(g, 0xC4); e8(g, d); break;
+    case 1: e8(g, 0x83); e8(g, 0xEC); e8(g, -d); break;
+    case 2: e8(g, 0x8D); e8(g, 0x64); e8(g, 0x24); e8(g, d); break;
+    case 3: e8(g, 0x89); e8(g, 0xEC); break;
+    case 4: e8(g, 0x8B); e8(g, 0xE5); break;
+    case 5: e8(g, 0x81); e8(g, 0xC4); e32(g, (uint32_t)d); break;
+    default: e8(g, 0xBC); e32(g, nsp); break;
+    }
+    if (f->a == 0 || f->a == 1 || f->a == 5) fl_set(g, ARITH, 0);
+    kset(g, 4, nsp);
+    return 1;
+}
+
 /* LAHF SAHF CLC STC CMC CLD STD */
 static int g_flagop(Gen *g, const Form *f) {
     static const uint8_t opc[7] = {0x9F, 0x9E, 0xF8, 0xF9, 0xF5, 0xFC, 0xFD};
@@ -1338,6 +1377,9 @@ static void build_forms(void) {
     addf(g_call, 3, 0, 0, "CALL m32 + RET");
     static const char *fn[7] = {"LAHF", "SAHF", "CLC", "STC", "CMC", "CLD", "STD"};
     for (int k = 0; k < 7; k++) addf(g_flagop, k, 0, 0, "%s", fn[k]);
+    static const char *espn[7] = {"ADD ESP,imm8", "SUB ESP,imm8", "LEA ESP,[ESP+d8]", "MOV ESP,EBP (89)", "MOV ESP,EBP (8B)",
+                                  "ADD ESP,imm32", "MOV ESP,imm32"};
+    for (int k = 0; k < 7; k++) addf(g_espop, k, 32, 0, "%s", espn[k]);
     addf(g_xlat, 0, 0, 0, "XLAT");
     addf(g_xlat, 1, 0, 0, "XLAT (67h)");
     static const char *bcd[6] = {"DAA", "DAS", "AAA", "AAS", "AAM imm8", "AAD imm8"};
@@ -1455,7 +1497,7 @@ static void *map_fixed(uint32_t addr, uint32_t size, int prot) {
 
 static void setup_native(void) {
     code_page = map_fixed(CODE_BASE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
-    stack_page = map_fixed(STACK_PAGE, 4096, PROT_READ | PROT_WRITE);
+    stack_page = map_fixed(STACK_PAGE, STACK_PAGES, PROT_READ | PROT_WRITE);
     data_page = map_fixed(DATA_BASE16 & ~0xFFFu, DATA_PAGES, PROT_READ | PROT_WRITE);
     if (!data_page) {
         fprintf(stderr, "cpudiff-gen: cannot map the data window at 0x%x (vm.mmap_min_addr is too high?);\n"
@@ -1489,24 +1531,30 @@ typedef struct {
     int sig;
 } Result;
 
+static uint8_t guard_pattern[8192];
+
+/* the bytes of the pages around a window still hold the guard pattern */
 static int guard_ok(const uint8_t *page, uint32_t total, uint32_t off, uint32_t size) {
-    for (uint32_t i = 0; i < total; i++) {
-        if (i == off) { i += size - 1; continue; }
-        if (page[i] != GUARD_BYTE) return 0;
-    }
-    return 1;
+    return memcmp(page, guard_pattern, off) == 0 &&
+           memcmp(page + off + size, guard_pattern, total - off - size) == 0;
 }
 
+static int pages_dirty = 1;
+
 static void run_native(Gen *g, Result *res) {
-    uint32_t doff = DATA_BASE & 0xFFF, soff = STACK_BASE & 0xFFF;
+    uint32_t doff = DATA_BASE & 0xFFF, soff = STACK_BASE - STACK_PAGE;
     memset(code_page, CODE_FILL, CODE_MAX + 64);
     memcpy(code_page, g->code, g->len);
     code_page[g->len] = 0xE9;
     int32_t rel = (int32_t)((uint32_t)(uintptr_t)&cd_exit - (CODE_BASE + g->len + 5));
     memcpy(&code_page[g->len + 1], &rel, 4);
-    memset(data_page, GUARD_BYTE, DATA_PAGES);
+    if (pages_dirty) {
+        memset(guard_pattern, GUARD_BYTE, sizeof guard_pattern);
+        memset(data_page, GUARD_BYTE, DATA_PAGES);
+        memset(stack_page, GUARD_BYTE, STACK_PAGES);
+        pages_dirty = 0;
+    }
     memcpy(data_page + doff, g->data, DATA_SIZE);
-    memset(stack_page, GUARD_BYTE, 4096);
     memcpy(stack_page + soff, g->stack, STACK_SIZE);
     memcpy(cd_in_regs, g->regs, sizeof cd_in_regs);
     cd_in_flags = g->flags;
@@ -1520,10 +1568,10 @@ static void run_native(Gen *g, Result *res) {
     res->vector = 0xFF;
     if (got_sig == SIGFPE) res->vector = 0;
     else if (got_sig == SIGILL) res->vector = 6;
-    else if (got_sig) { res->discard = 1; return; }
-    if (!guard_ok(data_page, DATA_PAGES, doff, DATA_SIZE) || !guard_ok(stack_page, 4096, soff, STACK_SIZE) ||
-        memcmp(code_page, g->code, g->len) != 0) { res->discard = 2; return; }
-    for (uint32_t i = g->len + 5; i < CODE_MAX + 64; i++) if (code_page[i] != CODE_FILL) { res->discard = 2; return; }
+    else if (got_sig) { res->discard = 1; pages_dirty = 1; return; }
+    if (!guard_ok(data_page, DATA_PAGES, doff, DATA_SIZE) || !guard_ok(stack_page, STACK_PAGES, soff, STACK_SIZE) ||
+        memcmp(code_page, g->code, g->len) != 0) { res->discard = 2; pages_dirty = 1; return; }
+    for (uint32_t i = g->len + 5; i < CODE_MAX + 64; i++) if (code_page[i] != CODE_FILL) { res->discard = 2; pages_dirty = 1; return; }
     if (res->vector == 0xFF) {
         memcpy(res->regs, cd_out_regs, sizeof res->regs);
         res->flags = cd_out_flags;
