@@ -78,6 +78,7 @@ public final class IdeChannel {
             if value == 0x08, d.isPacketDevice {
                 // DEVICE RESET: reset the packet device, no interrupt.
                 d.reset()
+                updateIRQ()
                 return
             }
             d.execute(command: value)
