@@ -231,14 +231,14 @@ public final class AtaDrive: IdeDevice {
         case 0x10...0x1F: // RECALIBRATE
             complete()
         case 0xF8: // READ NATIVE MAX ADDRESS
-            let max = lba28Capacity - 1
+            let max = lba28Capacity &- 1
             xferLBA48 = false
             device |= 0x40
             storeAddress(max)
             complete()
         case 0x27: // READ NATIVE MAX ADDRESS EXT
             xferLBA48 = true
-            storeAddress(disk.sectorCount - 1)
+            storeAddress(disk.sectorCount &- 1)
             complete()
         case 0xA1, 0xA0, 0x08: // packet commands, DEVICE RESET: not an ATAPI device
             abort()

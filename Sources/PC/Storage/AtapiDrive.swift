@@ -420,7 +420,7 @@ public final class AtapiDrive: IdeDevice {
             switch p[2] {
             case 0x00: reply([0x05, 0x00, 0x00, 2, 0x00, 0x80], allocation: allocation)
             case 0x80:
-                let s = Array(serial.utf8)
+                let s = Array(serial.utf8.prefix(64))
                 reply([0x05, 0x80, 0x00, UInt8(s.count)] + s, allocation: allocation)
             default: finishPacket(.invalidFieldInCDB)
             }
