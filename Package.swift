@@ -28,7 +28,9 @@ let package = Package(
             ],
             swiftSettings: fastSettings
         ),
+        .target(name: "CPUDiff", dependencies: ["X86"]),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
+        .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
     ],

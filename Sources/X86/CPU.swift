@@ -100,6 +100,9 @@ public final class CPU {
     /// Debug traps collected during an instruction (DR6 B0-B3 bits).
     var pendingDataBreakpoints: UInt32 = 0
     var dataBreakpointsActive = false
+    var ioBreakpointsActive = false
+    /// The new task's TSS had its debug trap (T) bit set.
+    var taskSwitchTrap = false
     var codeBreakpointsActive = false
     /// Remaining instruction budget of the current `run` slice; REP string
     /// instructions use it to stop between iterations on time.

@@ -74,7 +74,7 @@ extension CPU {
                 debugShadow = false
                 continue
             }
-            if trapFlag != 0 || pendingDataBreakpoints != 0 {
+            if trapFlag != 0 || pendingDataBreakpoints != 0 || taskSwitchTrap {
                 if let outcome = debugTrap(singleStep: trapFlag != 0) { return outcome }
             }
         }
@@ -101,7 +101,9 @@ extension CPU {
         var bits = pendingDataBreakpoints
         pendingDataBreakpoints = 0
         if singleStep { bits |= 0x4000 }
-        dr[6] = (dr[6] & ~0x400F) | bits
+        if taskSwitchTrap { bits |= 0x8000 }
+        taskSwitchTrap = false
+        dr[6] = (dr[6] & ~0xC00F) | bits
         let f = CPUFault(.debug)
         lastException = f
         if stopOnException { return .exception(vector: 1, errorCode: nil) }
@@ -135,6 +137,11 @@ extension CPU {
             if rw == 0 { code = true } else if rw != 2 { data = true }
         }
         if !hostWatchpoints.isEmpty { data = true }
+        var io = false
+        if cr4 & CR4.de != 0 {
+            for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 && (dr[7] >> (16 + i * 4)) & 3 == 2 { io = true }
+        }
+        ioBreakpointsActive = io
         codeBreakpointsActive = code
         if data != dataBreakpointsActive || data {
             dataBreakpointsActive = data
@@ -165,6 +172,17 @@ extension CPU {
             if lin <= start &+ len &- 1 && start <= lin &+ UInt32(width - 1) {
                 pendingDataBreakpoints |= 1 << UInt32(i)
             }
+        }
+    }
+
+    /// I/O breakpoints (DR7 R/W = 10 with CR4.DE): a trap after the
+    /// instruction, like data breakpoints.
+    func noteIOAccess(_ port: UInt16, _ width: Int) {
+        for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 && (dr[7] >> (16 + i * 4)) & 3 == 2 {
+            let len = UInt32([1, 2, 8, 4][Int((dr[7] >> (18 + i * 4)) & 3)])
+            let start = (dr[i] & 0xFFFF) & ~(len - 1)
+            let p = UInt32(port)
+            if p <= start + len - 1 && start <= p + UInt32(width - 1) { pendingDataBreakpoints |= 1 << UInt32(i) }
         }
     }
 
