@@ -111,6 +111,8 @@ final class AtapiTests: XCTestCase {
 
     func testUnknownCommandAndRequestSense() throws {
         let (h, _, _) = try makeCD()
+        var logged: [String] = []
+        h.ide.log = { logged.append($0) }
         h.packet([0xFF, 1, 2, 3])
         XCTAssertEqual(h.irq15Count, 1)
         XCTAssertEqual(h.status(1) & 0x89, 0x01, "CHECK CONDITION")
@@ -123,6 +125,10 @@ final class AtapiTests: XCTestCase {
         XCTAssertEqual(sense[7], 10)
         XCTAssertEqual(sense[12], 0x20, "INVALID COMMAND OPERATION CODE")
         XCTAssertEqual(sense[13], 0x00)
+        XCTAssertEqual(logged, ["IDE secondary master: unimplemented packet command FFh, aborted"])
+        h.packet([0xFF])
+        XCTAssertEqual(logged.count, 1, "reported once")
+        _ = run(h, [0x03, 0, 0, 0, 18, 0])
         // Sense is consumed.
         let (again, _) = run(h, [0x03, 0, 0, 0, 18, 0])
         XCTAssertEqual(again[2], 0)

@@ -506,4 +506,18 @@ final class IdeTests: XCTestCase {
         }
         try buf.withUnsafeMutableBytes { try ro.read(sector: 7, count: 1, into: $0) }
     }
+
+    func testImageLocking() throws {
+        let file = try IdeTempFile(bytes: 4096)
+        let a = try RawFileDisk(path: file.path)
+        XCTAssertThrowsError(try RawFileDisk(path: file.path)) { e in
+            XCTAssertTrue("\(e)".contains("in use"), "\(e)")
+        }
+        XCTAssertThrowsError(try RawFileDisk(path: file.path, readOnly: true))
+        _ = a
+        let other = try IdeTempFile(bytes: 4096)
+        let r1 = try RawFileDisk(path: other.path, readOnly: true)
+        let r2 = try RawFileDisk(path: other.path, readOnly: true)
+        XCTAssertEqual(r1.sectorCount, r2.sectorCount)
+    }
 }

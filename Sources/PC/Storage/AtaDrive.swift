@@ -242,7 +242,10 @@ public final class AtaDrive: IdeDevice {
             complete()
         case 0xA1, 0xA0, 0x08: // packet commands, DEVICE RESET: not an ATAPI device
             abort()
-        default: // NOP (00h) and everything not implemented
+        case 0x00: // NOP: always aborts
+            abort()
+        default:
+            reportUnimplemented(command, packet: false)
             abort()
         }
     }
@@ -255,7 +258,9 @@ public final class AtaDrive: IdeDevice {
         case 0xAA: lookAheadEnabled = true; complete()
         case 0x55: lookAheadEnabled = false; complete()
         case 0x66, 0xCC: complete() // revert to defaults on/off after reset
-        default: abort()
+        default:
+            channel?.log?("IDE: unimplemented SET FEATURES subcommand \(String(feature, radix: 16, uppercase: true))h, aborted")
+            abort()
         }
     }
 

@@ -204,7 +204,10 @@ public final class AtapiDrive: IdeDevice {
             // Reads of an ATA device: abort with the packet signature so
             // the host learns what it talks to.
             abortWithSignature(true)
+        case 0x00:
+            abortWithSignature(false)
         default:
+            reportUnimplemented(command, packet: false)
             abortWithSignature(false)
         }
     }
@@ -374,6 +377,7 @@ public final class AtapiDrive: IdeDevice {
         case 0xBB: // SET CD SPEED
             finishPacket(nil)
         default:
+            reportUnimplemented(op, packet: true)
             finishPacket(.invalidOpcode)
         }
     }

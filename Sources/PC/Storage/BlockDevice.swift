@@ -67,7 +67,8 @@ extension BlockDevice {
 
 /// A raw disk image file (no header: byte 512·n is the start of sector n),
 /// accessed with POSIX `pread`/`pwrite`. A trailing partial sector is
-/// ignored.
+/// ignored. The file is `flock`ed (exclusive for read-write, shared for
+/// read-only) while open.
 public final class RawFileDisk: BlockDevice {
     public let path: String
     public let readOnly: Bool
@@ -93,6 +94,13 @@ public final class RawFileDisk: BlockDevice {
         guard (st.st_mode & S_IFMT) == S_IFREG || (st.st_mode & S_IFMT) == S_IFBLK else {
             close(fd)
             throw BlockDeviceError.invalidImage(path: path, reason: "not a regular file or block device")
+        }
+        // Two machines writing one image corrupt it: take an exclusive
+        // lock for read-write use, a shared one for read-only use.
+        // Filesystems without flock support are accepted as they are.
+        if flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 && errno == EWOULDBLOCK {
+            close(fd)
+            throw BlockDeviceError.open(path: path, reason: "the image is in use by another process (locked)")
         }
         var size = UInt64(st.st_size)
         if (st.st_mode & S_IFMT) == S_IFBLK {

@@ -15,6 +15,9 @@ public final class IdeChannel {
     /// Level of the channel's interrupt line (IRQ 14 or 15 in legacy mode).
     public var irq: ((Bool) -> Void)?
     public let busMaster: IdeBusMaster
+    /// Receives one line per unimplemented command or packet opcode, the
+    /// first time a device sees it.
+    var log: ((String) -> Void)?
 
     var selected = 0
     /// Device control register: bit 1 nIEN, bit 2 SRST, bit 7 HOB.

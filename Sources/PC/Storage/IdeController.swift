@@ -36,6 +36,15 @@ public final class IdeController: PCIFunction, PortDevice {
         set { secondary.irq = newValue }
     }
 
+    /// Receives one line per unimplemented command or packet opcode (the
+    /// first time each device sees it): what a guest wanted and did not get.
+    public var log: ((String) -> Void)? {
+        didSet {
+            primary.log = log
+            secondary.log = log
+        }
+    }
+
     /// `ports`: where the legacy ports are registered now and the
     /// bus-master ports when BAR4 is programmed (nil: the caller routes
     /// `portRead`/`portWrite` itself). `memory`: the target of bus-master

@@ -73,7 +73,22 @@ public class IdeDevice {
     var ultraDMAMode: Int? = nil
     var pioMode = 4
 
+    /// Opcodes already reported as unimplemented.
+    private var reported = Set<UInt16>()
+
     init() {}
+
+    /// Reports an unimplemented ATA command (`packet: false`) or SCSI
+    /// opcode once through the controller's log.
+    func reportUnimplemented(_ opcode: UInt8, packet: Bool) {
+        let key = UInt16(opcode) | (packet ? 0x100 : 0)
+        guard let log = channel?.log, !reported.contains(key) else { return }
+        reported.insert(key)
+        let hex = String(opcode, radix: 16, uppercase: true)
+        let channelName = channel?.index == 0 ? "primary" : "secondary"
+        let what = packet ? "packet command \(hex)h" : "ATA command \(hex)h"
+        log("IDE \(channelName) \(position == 0 ? "master" : "slave"): unimplemented \(what), aborted")
+    }
 
     /// True for packet (ATAPI) devices.
     var isPacketDevice: Bool { false }
