@@ -46,8 +46,8 @@ public final class AtapiDrive: IdeDevice {
     /// The image in the drive (kept while the tray is open, so a guest
     /// eject followed by a load gives the same disc back).
     public private(set) var medium: BlockDevice?
-    public private(set) var trayOpen = false
-    public private(set) var locked = false
+    public internal(set) var trayOpen = false
+    public internal(set) var locked = false
     public var model = "CAPSULE CD-ROM"
     public var serial: String
     public var firmware = "1.0"
@@ -55,7 +55,7 @@ public final class AtapiDrive: IdeDevice {
     public var inquiryVendor = "CAPSULE"
     public var inquiryProduct = "VIRTUAL CD-ROM"
     /// Sense data of the last command (REQUEST SENSE reads it).
-    public private(set) var sense = AtapiSense.none
+    public internal(set) var sense = AtapiSense.none
     /// A medium change not yet reported as UNIT ATTENTION.
     var unitAttention = false
     /// Media event not yet reported by GET EVENT STATUS NOTIFICATION

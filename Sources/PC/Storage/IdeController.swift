@@ -114,6 +114,11 @@ public final class IdeController: PCIFunction, PortDevice {
 
     public func configWrite(offset: Int, width: Int, value: UInt32) {
         config.write(offset: offset, width: width, value: value)
+        configChanged()
+    }
+
+    /// Applies the configuration space: BAR4 decoding, bus mastering.
+    func configChanged() {
         updateBusMasterDecode()
         // A newly enabled master may unblock a waiting transfer.
         if config.busMasterEnabled {
