@@ -43,6 +43,7 @@ final class AtapiTests: XCTestCase {
         XCTAssertEqual(w[49] & 0x0300, 0x0300)
         XCTAssertEqual(w[82] & 0x0010, 0x0010, "PACKET feature set")
         XCTAssertEqual(bytes.reduce(UInt8(0), &+), 0)
+        XCTAssertEqual(h.irq15Count, 1, "no interrupt after the data")
         XCTAssertEqual(h.status(1) & 0xC9, 0x40)
     }
 

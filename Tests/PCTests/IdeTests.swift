@@ -483,6 +483,21 @@ final class IdeTests: XCTestCase {
         h.outb(0x1F1, 0x99) // unknown subcommand
         h.outb(0x1F7, 0xEF)
         XCTAssertEqual(h.status() & 0x01, 1)
+
+        // Soft reset keeps the write cache setting; a hardware reset
+        // restores the power-on defaults and the configuration space.
+        h.outb(0x3F6, 0x04)
+        h.outb(0x3F6, 0x00)
+        h.select(0, 1)
+        h.outb(0x1F7, 0xEC)
+        XCTAssertEqual(h.words(h.readData(512))[85] & 0x20, 0)
+        h.enableBusMaster()
+        h.ide.reset()
+        XCTAssertNil(h.ide.busMasterBase)
+        XCTAssertEqual(h.ide.configRead(offset: 0x20, width: 4), 1)
+        h.select(0, 1)
+        h.outb(0x1F7, 0xEC)
+        XCTAssertEqual(h.words(h.readData(512))[85] & 0x20, 0x20)
     }
 
     func testRawFileDiskErrors() throws {

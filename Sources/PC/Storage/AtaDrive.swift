@@ -397,6 +397,16 @@ public final class AtaDrive: IdeDevice {
         complete()
     }
 
+    override func powerOnDefaults() {
+        super.powerOnDefaults()
+        multipleCount = AtaDrive.maxMultiple
+        heads = defaultHeads
+        sectorsPerTrack = defaultSectors
+        writeCacheEnabled = true
+        lookAheadEnabled = true
+        active = true
+    }
+
     override func reset() {
         super.reset()
         // Soft reset keeps SET FEATURES and SET MULTIPLE settings (the

@@ -63,6 +63,8 @@ public final class AtapiDrive: IdeDevice {
     var mediaEvent: UInt8 = 0
 
     // PACKET command state.
+    /// A PACKET command is running (false: IDENTIFY PACKET DEVICE data).
+    var packetActive = false
     var awaitingPacket = false
     var packetDMA = false
     var byteCountLimit = 0xFFFE
@@ -121,7 +123,14 @@ public final class AtapiDrive: IdeDevice {
         status = 0
     }
 
+    override func powerOnDefaults() {
+        super.powerOnDefaults()
+        locked = false
+        sense = .none
+    }
+
     override func reset() {
+        packetActive = false
         awaitingPacket = false
         streamRemaining = 0
         readBlocksLeft = 0
@@ -164,6 +173,7 @@ public final class AtapiDrive: IdeDevice {
     // MARK: - ATA commands
 
     override func execute(command: UInt8) {
+        packetActive = command == 0xA0
         awaitingPacket = false
         streamRemaining = 0
         readBlocksLeft = 0
@@ -233,6 +243,12 @@ public final class AtapiDrive: IdeDevice {
     // MARK: - Data phases
 
     override func blockDone() {
+        guard packetActive else {
+            // IDENTIFY PACKET DEVICE: PIO data-in ends without an interrupt.
+            phase = .idle
+            status = AtaStatus.drdy
+            return
+        }
         if awaitingPacket {
             awaitingPacket = false
             let packet = Array(buffer[0..<12])
@@ -316,6 +332,7 @@ public final class AtapiDrive: IdeDevice {
     /// `failure` as the new sense data.
     func finishPacket(_ failure: AtapiSense?) {
         phase = .idle
+        packetActive = false
         streamRemaining = 0
         readBlocksLeft = 0
         count = 0x03 // interrupt reason: status (IO=1, CoD=1)

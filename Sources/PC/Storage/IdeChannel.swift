@@ -146,7 +146,10 @@ public final class IdeChannel {
     func hardwareReset() {
         deviceControl = 0
         selected = 0
-        for d in devices { d?.reset() }
+        for d in devices {
+            d?.powerOnDefaults()
+            d?.reset()
+        }
         busMaster.reset()
         updateIRQ()
     }

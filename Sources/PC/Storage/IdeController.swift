@@ -24,6 +24,8 @@ public final class IdeController: PCIFunction, PortDevice {
     /// Base of the bus-master block currently decoded, nil when off.
     public private(set) var busMasterBase: UInt16?
     private var registeredBases = Set<UInt16>()
+    /// Configuration space at power-on (restored by `reset`).
+    private var powerOnConfig: [UInt8] = []
 
     /// Interrupt outputs (legacy mode: ISA IRQ 14 and 15). Levels: true
     /// while the selected device of the channel requests an interrupt.
@@ -61,6 +63,7 @@ public final class IdeController: PCIFunction, PortDevice {
         for o in 0x40...0x44 { config.writable[o] = 0xFF }
         config.set16(0x40, 0x8000)
         config.set16(0x42, 0x8000)
+        powerOnConfig = config.bytes
         primary = IdeChannel(index: 0, memory: memory)
         secondary = IdeChannel(index: 1, memory: memory)
         let enabled: () -> Bool = { [unowned config] in config.busMasterEnabled }
@@ -100,8 +103,12 @@ public final class IdeController: PCIFunction, PortDevice {
         "CPSL\(channel)\(position)0000000000001"
     }
 
-    /// Power-on state of both channels (devices keep their media).
+    /// Hardware reset (power-on state): configuration space, both
+    /// channels, their devices and bus masters. Devices keep their media
+    /// and their drive-side settings that survive a reset.
     public func reset() {
+        config.bytes = powerOnConfig
+        configChanged()
         primary.hardwareReset()
         secondary.hardwareReset()
     }

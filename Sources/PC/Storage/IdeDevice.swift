@@ -162,6 +162,14 @@ public class IdeDevice {
         status = AtaStatus.drdy | AtaStatus.dsc
     }
 
+    /// Power-on / hardware reset: settings that survive a software reset
+    /// go back to their defaults too.
+    func powerOnDefaults() {
+        multiwordDMAMode = 2
+        ultraDMAMode = nil
+        pioMode = 4
+    }
+
     /// Hardware or software reset: the transfer in progress is dropped.
     func reset() {
         phase = .idle

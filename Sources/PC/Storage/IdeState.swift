@@ -72,6 +72,7 @@ public struct AtapiDriveState: Codable, Equatable {
     public var sense: [UInt8] // key, asc, ascq
     public var unitAttention: Bool
     public var mediaEvent: UInt8
+    public var packetActive: Bool
     public var awaitingPacket: Bool
     public var packetDMA: Bool
     public var byteCountLimit: Int
@@ -241,7 +242,7 @@ extension AtapiDrive {
         AtapiDriveState(
             mediumPresent: medium != nil, trayOpen: trayOpen, locked: locked,
             sense: [sense.key, sense.asc, sense.ascq], unitAttention: unitAttention, mediaEvent: mediaEvent,
-            awaitingPacket: awaitingPacket, packetDMA: packetDMA, byteCountLimit: byteCountLimit,
+            packetActive: packetActive, awaitingPacket: awaitingPacket, packetDMA: packetDMA, byteCountLimit: byteCountLimit,
             staged: Array(staging[stagingPos..<stagingEnd]), readNextLBA: readNextLBA,
             readBlocksLeft: readBlocksLeft, streamRemaining: streamRemaining)
     }
@@ -256,6 +257,7 @@ extension AtapiDrive {
         sense = AtapiSense(key: s.sense[0], asc: s.sense[1], ascq: s.sense[2])
         unitAttention = s.unitAttention
         mediaEvent = s.mediaEvent
+        packetActive = s.packetActive
         awaitingPacket = s.awaitingPacket
         packetDMA = s.packetDMA
         byteCountLimit = s.byteCountLimit
