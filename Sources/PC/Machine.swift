@@ -14,6 +14,7 @@ public final class Machine {
     public let com1: Uart16550
     public let com2: Uart16550
     public let post: PostCodePort
+    public let vga: VgaText
     public let scheduler: EventScheduler
     /// Host input waiting for room in its device.
     var pendingSerialInput: [UInt8] = []
@@ -33,11 +34,17 @@ public final class Machine {
         com1 = Uart16550(base: 0x3F8)
         com2 = Uart16550(base: 0x2F8)
         post = PostCodePort()
+        vga = VgaText()
         let cpuRef = cpu
         scheduler = EventScheduler(instructions: { cpuRef.instructionCount })
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
         ports.register(post, ports: 0x80...0x80)
+        ports.register(vga, ports: 0x3B4...0x3B5)
+        ports.register(vga, ports: 0x3BA...0x3BA)
+        ports.register(vga, ports: 0x3C0...0x3CF)
+        ports.register(vga, ports: 0x3D4...0x3D5)
+        ports.register(vga, ports: 0x3DA...0x3DA)
     }
 
     /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
@@ -58,6 +65,20 @@ public final class Machine {
             E820Entry(base: 0x10_0000, length: UInt64(memory.ramSize) - 0x10_0000, type: 1),
             E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: 2),
         ]
+    }
+
+    /// The 80x25 text screen as (character, attribute) cells, read from
+    /// video memory at 0xB8000 from the CRTC start address.
+    public func textScreen(rows: Int = 25) -> [UInt16] {
+        let cols = vga.columns
+        let base = 0xB_8000 + vga.startAddress * 2
+        var cells = [UInt16](repeating: 0x0720, count: cols * rows)
+        for i in 0..<(cols * rows) {
+            let a = base + i * 2
+            guard a + 1 < 0xC_0000 else { break }
+            cells[i] = UInt16(memory.ram[a]) | UInt16(memory.ram[a + 1]) << 8
+        }
+        return cells
     }
 
     /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at

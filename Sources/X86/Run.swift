@@ -25,32 +25,10 @@ extension CPU {
         let hasStop = stopEIP != nil
         while sliceRemaining > 0 {
             if hasStop && eip == watchEIP { return .reachedEIP }
-            if shutdownRequested { return .shutdown }
-            if stopRequested {
-                stopRequested = false
-                return .breakpoint
-            }
-            if !interruptShadow && (intrLine || nmiPending) {
-                if serviceInterrupt(), stopOnException, let e = lastException {
-                    return .exception(vector: e.vector, errorCode: e.hasErrorCode ? e.errorCode : nil)
-                }
-            }
-            if halted { return .halted }
-            if !hostBreakpoints.isEmpty {
-                if skipBreakpointOnce {
-                    skipBreakpointOnce = false
-                } else if hostBreakpoints.contains(segs[CPU.segCS].base &+ eip) {
-                    stopRequestedByHost = false
-                    return .breakpoint
-                }
-            }
-            interruptShadow = false
+            if attention, let outcome = boundaryWork() { return outcome }
             sliceRemaining -= 1
-            let trapFlag = flagBits & EFlags.tf
-            // RF suppresses instruction breakpoints for one instruction; IRET
-            // may set it for the next, so only a flag already set is cleared.
-            let resumeFlag = flagBits & EFlags.rf
-            if codeBreakpointsActive, flagBits & EFlags.rf == 0, let hit = instructionBreakpointHit() {
+            let debugFlags = flagBits & (EFlags.tf | EFlags.rf)
+            if debugFlags & EFlags.rf == 0, codeBreakpointsActive, let hit = instructionBreakpointHit() {
                 instrStart = eip
                 dr[6] = (dr[6] & ~0xF) | hit
                 if let outcome = fault(CPUFault(.debug)) { return outcome }
@@ -63,22 +41,52 @@ extension CPU {
                 continue
             }
             instructionCount &+= 1
+            if debugFlags == 0 && !postAttention { continue }
+            // RF suppresses instruction breakpoints for one instruction; IRET
+            // may set it for the next, so only a flag already set is cleared.
+            if debugFlags & EFlags.rf != 0 { flagBits &= ~EFlags.rf }
             if let w = watchpointHit {
                 watchpointHit = nil
                 pendingDataBreakpoints = 0
                 return .watchpoint(address: w)
             }
-            if resumeFlag != 0 { flagBits &= ~EFlags.rf }
             if debugShadow {
                 // After MOV SS / POP SS the trap comes after the next instruction.
                 debugShadow = false
                 continue
             }
+            let trapFlag = debugFlags & EFlags.tf
             if trapFlag != 0 || pendingDataBreakpoints != 0 || taskSwitchTrap {
                 if let outcome = debugTrap(singleStep: trapFlag != 0) { return outcome }
             }
         }
         return .instructionLimit
+    }
+
+    /// The rare work at an instruction boundary: shutdown, stop requests,
+    /// interrupts, halt, host breakpoints. Returns an outcome to stop `run`.
+    func boundaryWork() -> RunOutcome? {
+        if shutdownRequested { return .shutdown }
+        if stopRequested {
+            stopRequested = false
+            return .breakpoint
+        }
+        if !interruptShadow && (intrLine || nmiPending) {
+            if serviceInterrupt(), stopOnException, let e = lastException {
+                return .exception(vector: e.vector, errorCode: e.hasErrorCode ? e.errorCode : nil)
+            }
+        }
+        if halted { return .halted }
+        if !hostBreakpoints.isEmpty {
+            if skipBreakpointOnce {
+                skipBreakpointOnce = false
+            } else if hostBreakpoints.contains(segs[CPU.segCS].base &+ eip) {
+                stopRequestedByHost = false
+                return .breakpoint
+            }
+        }
+        if interruptShadow { interruptShadow = false }
+        return nil
     }
 
     /// Restores the faulting instruction's EIP and delivers (or reports) the fault.

@@ -27,6 +27,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "COM1: stdio, none, or file:PATH.")
     var serial: String = "stdio"
 
+    @Option(help: "Display: none, or text (render the VGA text screen in this terminal).")
+    var display: String = "none"
+
     @Option(help: "Stop after this many instructions.")
     var maxInstructions: UInt64?
 
@@ -48,6 +51,10 @@ struct RunCommand: ParsableCommand {
         if initrd != nil && kernel == nil { throw ValidationError("--initrd needs --kernel") }
         let machine: Machine
         do { machine = try Machine(memorySize: bytes) } catch { throw ValidationError("\(error)") }
+        guard display == "none" || display == "text" else { throw ValidationError("bad --display '\(display)': use none or text") }
+        if display == "text" && serial == "stdio" {
+            throw ValidationError("--display text draws on this terminal; send the serial port elsewhere with --serial file:PATH or none")
+        }
         let output = try SerialOutput(spec: serial)
         machine.com1.transmit = { output.write($0) }
         if postCodes {
@@ -71,11 +78,15 @@ struct RunCommand: ParsableCommand {
 
         let cpu = machine.cpu
         let console = Console()
-        if serial == "stdio" { console.start() }
+        if serial == "stdio" || display == "text" { console.start() }
         defer { console.restore() }
+        let screen = display == "text" ? TextDisplay() : nil
+        screen?.start()
+        defer { screen?.stop() }
         var quit = false
         machine.onSliceBoundary = {
             output.flush()
+            screen?.refresh(machine)
             let input = console.takeInput()
             if !input.isEmpty { machine.queueSerialInput(input) }
             if let c = console.takeCommand(), c == .quit {
@@ -85,6 +96,7 @@ struct RunCommand: ParsableCommand {
         }
         let reason = machine.run(instructions: maxInstructions ?? UInt64.max)
         output.flush()
+        screen?.stop()
         console.restore()
         _ = quit
         var status: Int32 = 0
