@@ -1,4 +1,5 @@
 import ArgumentParser
+import Debugger
 import Foundation
 import PC
 import X86
@@ -35,6 +36,12 @@ struct RunCommand: ParsableCommand {
 
     @Flag(help: "Log unimplemented ports and other guest oddities to stderr.")
     var log = false
+
+    @Option(help: "Serve gdb's remote protocol on PORT or HOST:PORT (127.0.0.1 unless a host is given).")
+    var gdb: String?
+
+    @Flag(help: "With --gdb: hold the guest at its first instruction until gdb connects.")
+    var gdbWait = false
 
     func readFile(_ path: String, what: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -83,8 +90,22 @@ struct RunCommand: ParsableCommand {
         let screen = display == "text" ? TextDisplay() : nil
         screen?.start()
         defer { screen?.stop() }
+        var gdbServer: GDBServer?
+        if let spec = gdb {
+            guard let (host, port) = GDBServer.listenAddress(spec) else {
+                throw ValidationError("bad --gdb '\(spec)': use PORT or HOST:PORT")
+            }
+            do { gdbServer = try GDBServer(machine: machine, host: host, port: port) } catch {
+                throw ValidationError("--gdb: \(error)")
+            }
+            FileHandle.standardError.write("capsule: gdb server on \(host):\(gdbServer!.port)\n".data(using: .utf8)!)
+        } else if gdbWait {
+            throw ValidationError("--gdb-wait needs --gdb")
+        }
         var quit = false
+        var gdbEnded = false
         machine.onSliceBoundary = {
+            if let g = gdbServer, g.hasPendingConnection { cpu.requestStop() }
             output.flush()
             screen?.refresh(machine)
             let input = console.takeInput()
@@ -94,7 +115,20 @@ struct RunCommand: ParsableCommand {
                 cpu.requestStop()
             }
         }
-        let reason = machine.run(instructions: maxInstructions ?? UInt64.max)
+        if let g = gdbServer, gdbWait {
+            FileHandle.standardError.write("capsule: waiting for gdb on port \(g.port)\n".data(using: .utf8)!)
+            if let end = g.waitForDebugger(), end == .killed || end == .exited { gdbEnded = true }
+        }
+        let limit = maxInstructions ?? UInt64.max
+        var reason = Machine.StopReason.stopRequested
+        while !gdbEnded {
+            reason = machine.run(instructions: limit &- min(limit, cpu.instructionCount))
+            if reason == .stopRequested, !quit, let g = gdbServer, let end = g.poll() {
+                if end == .killed || end == .exited { break }
+                continue
+            }
+            break
+        }
         output.flush()
         screen?.stop()
         console.restore()
