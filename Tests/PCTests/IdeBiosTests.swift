@@ -7,26 +7,7 @@ import XCTest
 /// boots from them: a hard disk MBR and an El Torito CD, each of which
 /// reads a further sector through INT 13h and prints it on COM1.
 final class IdeBiosTests: XCTestCase {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    func sh(_ args: [String]) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
-
-    func firmware() throws -> [UInt8] {
-        let fw = Self.repoRoot.appendingPathComponent("firmware")
-        guard try sh(["sh", fw.appendingPathComponent("build.sh").path]) == 0 else {
-            throw XCTSkip("firmware/build.sh failed (nasm missing?)")
-        }
-        return [UInt8](try Data(contentsOf: fw.appendingPathComponent("build/bios.bin")))
-    }
+    func sh(_ args: [String]) throws -> Int32 { try ideShell(args) }
 
     /// Assembles a 16-bit flat binary with nasm.
     func assemble(_ source: String) throws -> [UInt8] {
@@ -88,7 +69,7 @@ final class IdeBiosTests: XCTestCase {
     }
 
     func machineWithIDE() throws -> (Machine, IdeController) {
-        let image = try firmware()
+        let image = try ideFirmware()
         let m = try Machine(memorySize: 32 << 20)
         let ide = IdeController(ports: m.ports, memory: m.memory)
         let pic = m.pic
@@ -148,4 +129,27 @@ final class IdeBiosTests: XCTestCase {
         XCTAssertTrue(text.contains("El Torito"), text)
         XCTAssertTrue(text.contains("IDE-CD-OK"), text)
     }
+}
+
+private let ideRepoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs a command (through /usr/bin/env), output discarded.
+func ideShell(_ args: [String]) throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+/// Builds firmware/ and returns the BIOS image (skips the test without nasm).
+func ideFirmware() throws -> [UInt8] {
+    let fw = ideRepoRoot.appendingPathComponent("firmware")
+    guard try ideShell(["sh", fw.appendingPathComponent("build.sh").path]) == 0 else {
+        throw XCTSkip("firmware/build.sh failed (nasm missing?)")
+    }
+    return [UInt8](try Data(contentsOf: fw.appendingPathComponent("build/bios.bin")))
 }
