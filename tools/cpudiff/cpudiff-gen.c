@@ -136,6 +136,9 @@ typedef struct {
     uint16_t forms[MAXSTEPS];
     int nf;
     int faults; /* a form that must raise an exception was emitted */
+    /* self-modifying code: bytes of the code the sequence may overwrite */
+    struct { int pos; uint8_t val; } smc[16];
+    int nsmc;
     uint32_t regs[8], flags;
     uint8_t data[DATA_SIZE], stack[STACK_SIZE];
 } Gen;
@@ -1099,6 +1102,64 @@ static int g_espop(Gen *g, const Form *f) {
     return 1;
 }
 
+/* self-modifying code: a store into the instruction that follows it.
+ * a=0 byte store into the imm8 of MOV r8,imm8; a=1 dword store into the imm32 of
+ * MOV r32,imm32; a=2 byte store turning INC r32 into DEC r32 */
+static int g_smc(Gen *g, const Form *f) {
+    uint32_t v = rand_val(f->a == 1 ? 32 : 8);
+    int r = f->a == 0 ? (int)rnd(8) : pick_dst(32);
+    int n = f->a == 1 ? 4 : 1;
+    int storelen = 2 + 4 + n; /* C6/C7 05 disp32 imm */
+    int target = g->len + storelen + (f->a == 2 ? 0 : 1); /* the byte(s) changed */
+    uint32_t old = f->a == 0 ? rand_val(8) : f->a == 1 ? rand_val(32) : 0x40u + r;
+    if (f->a == 2) v = 0x48u + r;
+    e8(g, f->a == 1 ? 0xC7 : 0xC6); e8(g, 0x05); e32(g, CODE_BASE + target); eimm(g, f->a == 1 ? 32 : 8, v);
+    switch (f->a) {
+    case 0: e8(g, 0xB0 + r); e8(g, old); kwrite(g, r, 8, v); break;
+    case 1: e8(g, 0xB8 + r); e32(g, old); kset(g, r, v); break;
+    default: e8(g, old); clob(g, r, 32); fl_set(g, PF | AF | ZF | SF | OF, 0); break;
+    }
+    for (int i = 0; i < n; i++) {
+        g->smc[g->nsmc].pos = target + i;
+        g->smc[g->nsmc].val = (uint8_t)(v >> (8 * i));
+        g->nsmc++;
+    }
+    return 1;
+}
+
+/* a short backward loop: mov ecx,n; L: op r32,r32; LOOP/LOOPE/LOOPNE L (a=0/1/2) */
+static int g_backloop(Gen *g, const Form *f) {
+    static const uint8_t ops[4] = {0x01, 0x29, 0x31, 0x11}; /* ADD SUB XOR ADC */
+    int k = rnd(4);
+    if (k == 3 && !fl_ok(g, CF)) k = 0;
+    int d;
+    do d = pick_dst(32); while (d == 1);
+    int src = pick_any();
+    uint32_t n = 1 + rnd(6);
+    setup_mov(g, 1, n);
+    int top = g->len;
+    e8(g, ops[k]); emit_reg(g, src, d);
+    e8(g, f->a == 0 ? 0xE2 : f->a == 1 ? 0xE1 : 0xE0);
+    e8(g, (uint32_t)(top - (g->len + 1)));
+    clob(g, d, 32);
+    fl_set(g, ARITH, 0);
+    if (f->a == 0) kset(g, 1, 0); else clob(g, 1, 32);
+    return 1;
+}
+
+/* ARPL r/m16,r16 (63): valid in protected mode at any CPL */
+static int g_arpl(Gen *g, const Form *f) {
+    (void)f;
+    RM o; Pfx p = {0};
+    if (!plan_rm(g, &o, 16, 1, MF_STACK_OK)) return 0;
+    if (o.mem) mem_pfx(&p, &o.m, 1);
+    emit_pfx(g, &p);
+    e8(g, 0x63); emit_rm(g, pick_any(), &o);
+    rm_written(g, &o, 16);
+    fl_set(g, ZF, 0);
+    return 1;
+}
+
 /* LAHF SAHF CLC STC CMC CLD STD */
 static int g_flagop(Gen *g, const Form *f) {
     static const uint8_t opc[7] = {0x9F, 0x9E, 0xF8, 0xF9, 0xF5, 0xFC, 0xFD};
@@ -1387,6 +1448,13 @@ static void build_forms(void) {
     static const char *espn[7] = {"ADD ESP,imm8", "SUB ESP,imm8", "LEA ESP,[ESP+d8]", "MOV ESP,EBP (89)", "MOV ESP,EBP (8B)",
                                   "ADD ESP,imm32", "MOV ESP,imm32"};
     for (int k = 0; k < 7; k++) addf(g_espop, k, 32, 0, "%s", espn[k]);
+    addf(g_smc, 0, 8, 0, "SMC: store into next MOV r8,imm8");
+    addf(g_smc, 1, 32, 0, "SMC: store into next MOV r32,imm32");
+    addf(g_smc, 2, 32, 0, "SMC: store turns next INC into DEC");
+    addf(g_backloop, 0, 32, 0, "LOOP backward");
+    addf(g_backloop, 1, 32, 0, "LOOPE backward");
+    addf(g_backloop, 2, 32, 0, "LOOPNE backward");
+    addf(g_arpl, 0, 16, 0, "ARPL r/m16,r16");
     addf(g_xlat, 0, 0, 0, "XLAT");
     addf(g_xlat, 1, 0, 0, "XLAT (67h)");
     static const char *bcd[6] = {"DAA", "DAS", "AAA", "AAS", "AAM imm8", "AAD imm8"};
@@ -1444,7 +1512,7 @@ static void init_state(Gen *g) {
 static int gen_case(Gen *g) {
     static Gen save;
     init_state(g);
-    g->len = 0; g->nfix = 0; g->nf = 0; g->faults = 0;
+    g->len = 0; g->nfix = 0; g->nf = 0; g->faults = 0; g->nsmc = 0;
     g->nsteps = 1 + rnd(MAXSTEPS);
     for (int s = 0; s < g->nsteps; s++) {
         for (int i = 0; i < g->nfix; i++) if (g->fix[i].target == s) kmerge(&g->k, &g->fix[i].k);
@@ -1548,6 +1616,17 @@ static int guard_ok(const uint8_t *page, uint32_t total, uint32_t off, uint32_t 
 
 static int pages_dirty = 1;
 
+/* the code is unchanged except where a self-modifying store may have written */
+static int code_ok(Gen *g) {
+    for (int i = 0; i < g->len; i++) {
+        if (code_page[i] == g->code[i]) continue;
+        int ok = 0;
+        for (int k = 0; k < g->nsmc; k++) if (g->smc[k].pos == i && g->smc[k].val == code_page[i]) ok = 1;
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
 static void run_native(Gen *g, Result *res) {
     uint32_t doff = DATA_BASE & 0xFFF, soff = STACK_BASE - STACK_PAGE;
     memset(code_page, CODE_FILL, CODE_MAX + 64);
@@ -1577,7 +1656,7 @@ static void run_native(Gen *g, Result *res) {
     else if (got_sig == SIGILL) res->vector = 6;
     else if (got_sig) { res->discard = 1; pages_dirty = 1; return; }
     if (!guard_ok(data_page, DATA_PAGES, doff, DATA_SIZE) || !guard_ok(stack_page, STACK_PAGES, soff, STACK_SIZE) ||
-        memcmp(code_page, g->code, g->len) != 0) { res->discard = 2; pages_dirty = 1; return; }
+        !code_ok(g)) { res->discard = 2; pages_dirty = 1; return; }
     for (uint32_t i = g->len + 5; i < CODE_MAX + 64; i++) if (code_page[i] != CODE_FILL) { res->discard = 2; pages_dirty = 1; return; }
     if (res->vector == 0xFF) {
         memcpy(res->regs, cd_out_regs, sizeof res->regs);
