@@ -3,6 +3,8 @@
  *
  *   gcc -O2 -o fpudiff fpudiff.c          (x86_64 or i686 host)
  *   ./fpudiff SEED CASES_PER_OP [op ...] > cases.txt
+ *   EDGE=1 ./fpudiff ...     (special-value-heavy operands, FPREM exponent
+ *                             differences around 64, values around 0.5)
  *
  * One case per line, all fields hex:
  *   op cw a b r1 r2 sw
@@ -129,6 +131,7 @@ static f80 gen_value(int mode) {
     uint16_t sign = rn(2) ? 0x8000 : 0;
     int c = rn(100);
     if (mode == 1) c = 40 + rn(60);  /* finite-heavy */
+    if (getenv("EDGE") && rn(2)) c = rn(34);
     if (c < 3) { v.se = sign; v.sig = 0; }                                       /* zero */
     else if (c < 6) { v.se = sign | 0x7FFF; v.sig = 1ULL << 63; }               /* inf */
     else if (c < 9) { v.se = sign | 0x7FFF; v.sig = (3ULL << 62) | (rnd() >> rn(64) >> 2); } /* QNaN */
@@ -183,6 +186,7 @@ static f80 small_int_like(void) {
         default: break;
         }
     }
+    if (getenv("EDGE") && rn(3) == 0) { v.se = sign | (0x3FFF - 1 - rn(3)); v.sig = rn(2) ? (1ULL << 63) : boundary_sig(); return v; } /* around 0.5 */
     if (rn(5) == 0) {  /* 10^18 neighbourhood for FBSTP */
         v.se = sign | (0x3FFF + 59);
         v.sig = 0xDE0B6B3A76400000ULL + (uint64_t)(rn(4096) - 2048) * 256;
@@ -288,6 +292,8 @@ static void gen_operands(const char *name, f80 *a, f80 *b) {
         if (rn(4)) { int k = rn(4); b->se = (rn(3) ? 0 : 0x8000) | (0x3FFF + (k == 0 ? 14 + rn(3) : rn(14))); b->sig = rnd() | (1ULL << 63); }
     } else if (!strcmp(name, "prem") || !strcmp(name, "prem1")) {
         if (rn(3) == 0) { a->se = (a->se & 0x8000) | (0x3FFF + rn(200)); b->se = (b->se & 0x8000) | (0x3FFF - rn(20)); }
+        if (getenv("EDGE") && rn(2)) { int d = 55 + rn(20); a->sig = boundary_sig(); b->sig = rn(2) ? boundary_sig() : a->sig - rn(3);
+            int eb = 1 + rn(0x7FFE - 80); if (rn(4) == 0) eb = 1 + rn(10); a->se = (a->se & 0x8000) | (eb + d); b->se = (b->se & 0x8000) | eb; }
     }
 }
 

@@ -94,7 +94,8 @@ enum FPUDiffRunner {
         let build = dir.appendingPathComponent("build")
         try? FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
         let exe = build.appendingPathComponent("fpudiff").path
-        let out = build.appendingPathComponent("cases-s\(seed)-n\(perOp).txt").path
+        let edge = ProcessInfo.processInfo.environment["EDGE"] != nil ? "-edge" : ""
+        let out = build.appendingPathComponent("cases-s\(seed)-n\(perOp)\(edge).txt").path
         if FileManager.default.fileExists(atPath: out) { return out }
         if sh("gcc -O2 -o '\(exe)' '\(dir.path)/fpudiff.c'") != 0 { return nil }
         if sh("'\(exe)' \(seed) \(perOp) > '\(out).tmp' && mv '\(out).tmp' '\(out)'") != 0 { return nil }
