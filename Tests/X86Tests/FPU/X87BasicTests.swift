@@ -86,3 +86,37 @@ final class X87BasicTests: XCTestCase {
         XCTAssertEqual(X87.yl2x(.one, X87.fromInt64(8), cw: cw), X87Result(X87.fromInt64(3)))
     }
 }
+
+final class X87SqrtCrossCheckTests: XCTestCase {
+    /// Reference square root via the 192-bit digit-by-digit root.
+    func referenceSqrt(_ a: X87Float, cw: UInt16) -> X87Result {
+        let u = X87.unpack(a)
+        let E = u.exp - X87.bias
+        let odd = E & 1 != 0
+        let n2 = odd ? u.sig : u.sig >> 1
+        let n1 = odd ? 0 : u.sig << 63
+        let (root, rem) = X87.isqrt192(n2, n1, 0)
+        let hi = (root.hi << 32) | (root.lo >> 32)
+        let lo = (root.lo << 32) | (rem ? 1 : 0)
+        let Ep = odd ? (E - 1) / 2 : E / 2
+        return X87.roundPack(false, Ep + X87.bias, hi, lo, bits: X87.precisionBits(cw), cw: cw)
+    }
+
+    func testSqrtMatchesDigitByDigitReference() {
+        var s: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for i in 0..<50_000 {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            var sig = s | (1 << 63)
+            switch i % 5 {
+            case 0: sig = ~0
+            case 1: sig = ~0 << UInt64(s >> 58)
+            case 2: sig = (1 << 63) | (s >> UInt64(1 + (s & 63)))
+            default: break
+            }
+            let exp = 0x3FFF - 40 + Int(s >> 57)
+            let cw: UInt16 = 0x037F & ~0x0F00 | [0x0000, 0x0200, 0x0300][i % 3] | UInt16((i / 3) % 4) << 10
+            let a = X87Float(signExp: UInt16(exp), significand: sig)
+            XCTAssertEqual(X87.sqrt(a, cw: cw), referenceSqrt(a, cw: cw), "\(a) cw=\(String(cw, radix: 16))")
+        }
+    }
+}
