@@ -120,3 +120,21 @@ final class X87SqrtCrossCheckTests: XCTestCase {
         }
     }
 }
+
+final class X87IntegrationHelperTests: XCTestCase {
+    func testMergeAndSuppression() {
+        var sw: UInt16 = 0x0200   // C1 set from before
+        let f: X87Flags = [.precision]
+        f.merge(into: &sw, cw: 0x037F)
+        XCTAssertEqual(sw, 0x0020)
+        let z: X87Flags = [.zeroDivide]
+        z.merge(into: &sw, cw: 0x037B)   // ZE unmasked
+        XCTAssertEqual(sw, 0x80A4)
+        XCTAssertTrue(z.suppressesRegisterWrite(cw: 0x037B))
+        XCTAssertFalse(X87Flags.overflow.suppressesRegisterWrite(cw: 0x0377))
+        XCTAssertTrue(X87Flags.overflow.suppressesStore(cw: 0x0377))
+        XCTAssertEqual(X87Float.indefinite.tag, 2)
+        XCTAssertEqual(X87Float.zero.tag, 1)
+        XCTAssertEqual(X87Float.one.tag, 0)
+    }
+}
