@@ -92,7 +92,9 @@ RM(ficom32, "ficoml", uint32_t)
 
 /* FCOMI/FUCOMI: EFLAGS (ZF PF CF) captured into the first 8 bytes of r1 */
 #define RC(name, insn) static void op_##name(uint16_t cw, const f80 *a, const f80 *b, struct fsave *sv, uint64_t *fl) { \
-    __asm__ volatile(PRE LOADB LOADA insn "\n\tpushfq\n\tpopq %[fl]" POST : [s] "=m"(*sv), [fl] "=m"(*fl) : [cw] "m"(cw), [a] "m"(*a), [b] "m"(*b) : "memory", "cc"); }
+    unsigned long f; \
+    __asm__ volatile(PRE LOADB LOADA insn "\n\tpushf\n\tpop %[fl]" POST : [s] "=m"(*sv), [fl] "=r"(f) : [cw] "m"(cw), [a] "m"(*a), [b] "m"(*b) : "memory", "cc"); \
+    *fl = f; }
 RC(comi, "fcomi %%st(1), %%st")
 RC(ucomi, "fucomi %%st(1), %%st")
 

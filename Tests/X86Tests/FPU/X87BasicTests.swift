@@ -138,3 +138,63 @@ final class X87IntegrationHelperTests: XCTestCase {
         XCTAssertEqual(X87Float.one.tag, 0)
     }
 }
+
+/// Random bit patterns through every entry point: must never trap, and
+/// results must be deterministic.
+final class X87FuzzTests: XCTestCase {
+    func testRandomEncodingsNeverTrap() {
+        var s: UInt64 = 0xDEAD_BEEF_CAFE_F00D
+        func next() -> UInt64 { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return s }
+        func value() -> X87Float {
+            let r = next()
+            var se = UInt16(truncatingIfNeeded: r)
+            switch r >> 60 {
+            case 0: se &= 0x8000                       // zero exponent
+            case 1: se |= 0x7FFF                       // NaN/inf exponent
+            case 2, 3: se = (se & 0x8000) | (0x3FFF &+ (se & 0x7F) &- 0x40)
+            default: break
+            }
+            var sig = next() >> (r >> 58 & 1 == 0 ? 0 : (next() & 63))
+            if r >> 57 & 7 != 0 && se & 0x7FFF != 0 { sig |= 1 << 63 }   // mostly valid encodings
+            return X87Float(signExp: se, significand: sig)
+        }
+        var acc: UInt64 = 0
+        for _ in 0..<20000 {
+            let a = value(), b = value()
+            let cw = UInt16(truncatingIfNeeded: next()) & 0x0F3F | 0x0040
+            var rs: [X87Float] = []
+            rs.append(X87.add(a, b, cw: cw).value)
+            rs.append(X87.sub(a, b, cw: cw).value)
+            rs.append(X87.mul(a, b, cw: cw).value)
+            rs.append(X87.div(a, b, cw: cw).value)
+            rs.append(X87.sqrt(a, cw: cw).value)
+            rs.append(X87.roundToInteger(a, cw: cw).value)
+            rs.append(X87.partialRemainder(a, b, ieee: false, cw: cw).value)
+            rs.append(X87.partialRemainder(a, b, ieee: true, cw: cw).value)
+            rs.append(X87.scale(a, b, cw: cw).value)
+            rs.append(X87.extract(a, cw: cw).significand)
+            rs.append(X87.sin(a, cw: cw).value)
+            rs.append(X87.cos(a, cw: cw).value)
+            rs.append(X87.sincos(a, cw: cw).cos)
+            rs.append(X87.ptan(a, cw: cw).tan)
+            rs.append(X87.patan(a, b, cw: cw).value)
+            rs.append(X87.f2xm1(a, cw: cw).value)
+            rs.append(X87.yl2x(a, b, cw: cw).value)
+            rs.append(X87.yl2xp1(a, b, cw: cw).value)
+            rs.append(X87.arithmetic(.divr, a, .float32(UInt32(truncatingIfNeeded: next())), cw: cw).value)
+            rs.append(X87.arithmetic(.subr, a, .float64(next()), cw: cw).value)
+            rs.append(X87Float(signExp: 0, significand: X87.toFloat32(a, cw: cw).bits))
+            rs.append(X87Float(signExp: 0, significand: X87.toFloat64(a, cw: cw).bits))
+            rs.append(X87Float(signExp: 0, significand: X87.toInteger(a, width: 16, cw: cw).bits))
+            rs.append(X87Float(signExp: 0, significand: X87.toInteger(a, width: 64, cw: cw).bits))
+            let bcd = X87.toBCD(a, cw: cw)
+            rs.append(X87.fromBCD(low: next(), high: UInt16(truncatingIfNeeded: next())))
+            rs.append(X87Float(signExp: bcd.high, significand: bcd.low))
+            rs.append(X87.fromFloat64(next()).value)
+            _ = X87.compare(a, b, unordered: true)
+            _ = X87.examine(a)
+            for r in rs { acc = acc &* 31 &+ r.significand &+ UInt64(r.signExp) }
+        }
+        XCTAssertNotEqual(acc, 0)
+    }
+}
