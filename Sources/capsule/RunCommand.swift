@@ -57,10 +57,18 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let bytes = parseSize(memory) else { throw ValidationError("bad --memory '\(memory)': use a size like 16M or 1G") }
+        var run = self
         if firmware == nil && kernel == nil && disk.isEmpty && cdrom == nil {
-            throw ValidationError("nothing to run: give --kernel FILE, --disk IMAGE, --cdrom ISO or --firmware FILE")
+            try DefaultGuest.ensure()
+            run.kernel = DefaultGuest.kernel.path
+            run.initrd = DefaultGuest.initrd.path
+            run.append = DefaultGuest.commandLine
         }
+        try run.start()
+    }
+
+    func start() throws {
+        guard let bytes = parseSize(memory) else { throw ValidationError("bad --memory '\(memory)': use a size like 16M or 1G") }
         if disk.count > 2 { throw ValidationError("at most two --disk images (primary master and slave)") }
         if initrd != nil && kernel == nil { throw ValidationError("--initrd needs --kernel") }
         let machine: Machine
