@@ -21,6 +21,7 @@ public final class Machine {
     public var resetOnTripleFault = true
     /// Host input waiting for room in its device.
     var pendingSerialInput: [UInt8] = []
+    var pendingKeyEvents: [[UInt8]] = []
     /// Every host input delivered so far, stamped with virtual time.
     public internal(set) var inputLog: [InputEvent] = []
     /// Called between slices so the host side can feed input and check stops.

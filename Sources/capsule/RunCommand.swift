@@ -37,6 +37,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Display: none, or text (render the VGA text screen in this terminal).")
     var display: String = "none"
 
+    @Flag(help: "Pace virtual time to wall-clock time (interactive use); by default the guest runs as fast as it can.")
+    var realtime = false
+
     @Option(help: "Stop after this many instructions.")
     var maxInstructions: UInt64?
 
@@ -117,6 +120,7 @@ struct RunCommand: ParsableCommand {
         if serial == "stdio" || display == "text" { console.start() }
         defer { console.restore() }
         let screen = display == "text" ? TextDisplay() : nil
+        let pacer = realtime ? RealtimePacer(startVirtual: machine.scheduler.now) : nil
         screen?.start()
         defer { screen?.stop() }
         var gdbServer: GDBServer?
@@ -138,7 +142,11 @@ struct RunCommand: ParsableCommand {
             output.flush()
             screen?.refresh(machine)
             let input = console.takeInput()
-            if !input.isEmpty { machine.queueSerialInput(input) }
+            if !input.isEmpty {
+                // With the VGA screen on this terminal, typing goes to the PS/2 keyboard.
+                if screen != nil { machine.queueKeyboardInput(input) } else { machine.queueSerialInput(input) }
+            }
+            pacer?.pace(virtualNanoseconds: machine.scheduler.now)
             if let c = console.takeCommand(), c == .quit {
                 quit = true
                 cpu.requestStop()
