@@ -9,8 +9,11 @@ struct CPUBench: ParsableCommand {
     @Option(help: "Instructions per loop.")
     var instructions: Int = 100_000_000
 
+    @Option(help: "Run only the loop with this name.")
+    var only: String?
+
     func run() throws {
-        for loop in CPUBenchLoops.all {
+        for loop in CPUBenchLoops.all where only == nil || loop.name == only {
             let mem = PhysicalMemory(ramSize: 16 << 20)
             let cpu = CPU(memory: mem)
             cpu.enterFlat32(cpl: 0)
