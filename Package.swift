@@ -29,9 +29,15 @@ let package = Package(
             swiftSettings: fastSettings
         ),
         .target(name: "CPUDiff", dependencies: ["X86"]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .target(name: "Capsule", dependencies: ["CLZ4", "COpenSSL"], swiftSettings: fastSettings),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
         .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
+        .testTarget(name: "CapsuleTests", dependencies: ["Capsule"]),
     ],
     swiftLanguageModes: [.v5]
 )
