@@ -7,7 +7,7 @@ import Darwin
 /// Every failure of the storage layer, each naming the part of the capsule
 /// (block, layer, section, manifest, file) it concerns, so that a corrupted
 /// or truncated capsule is reported and never silently loaded.
-public enum CapsuleError: Error, CustomStringConvertible, Equatable {
+public indirect enum CapsuleError: Error, CustomStringConvertible, Equatable {
     /// A system call failed; `path` is the file it was working on.
     case io(path: String, operation: String, errno: Int32)
     /// A block file is missing from the store.
@@ -35,6 +35,8 @@ public enum CapsuleError: Error, CustomStringConvertible, Equatable {
     case badDiskAccess(String)
     /// Anything else, with its message.
     case other(String)
+    /// An error inside a named part of a capsule ("capsule web: memory page 0x1000").
+    case part(String, CapsuleError)
 
     public var description: String {
         switch self {
@@ -60,6 +62,8 @@ public enum CapsuleError: Error, CustomStringConvertible, Equatable {
             return "\(what) already exists"
         case let .badDiskAccess(why):
             return why
+        case let .part(what, inner):
+            return "\(what): \(inner)"
         }
     }
 }
