@@ -16,7 +16,7 @@ func temporaryDirectory(_ test: XCTestCase) -> String {
 /// Deterministic pseudo-random bytes (xorshift).
 struct TestRandom {
     var state: UInt64
-    init(_ seed: UInt64) { state = seed | 1 }
+    init(_ seed: UInt64) { state = (seed &+ 1) &* 0x9E37_79B9_7F4A_7C15; if state == 0 { state = 1 } }
     mutating func next() -> UInt64 {
         state ^= state << 13; state ^= state >> 7; state ^= state << 17
         return state
