@@ -24,6 +24,7 @@ let package = Package(
             dependencies: [
                 "X86",
                 "PC",
+                "Debugger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastSettings
@@ -38,6 +39,9 @@ let package = Package(
         .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
         .testTarget(name: "CapsuleTests", dependencies: ["Capsule"]),
+        .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
+        .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC"]),
     ],
     swiftLanguageModes: [.v5]
 )
