@@ -264,9 +264,11 @@ public final class BlockStore {
         let p = pending[name] ?? path(for: name)
         let file: [UInt8]
         do {
-            file = try FileIO.readFile(p)
+            file = try FileIO.readFile(p, limit: UInt64(BlockStore.headerSize + BlockStore.maxBlockSize + 4096))
         } catch CapsuleError.io(_, _, let e) where e == ENOENT {
             throw CapsuleError.missingBlock(name)
+        } catch CapsuleError.other {
+            throw CapsuleError.corruptBlock(name, "file is larger than any block (extended or replaced)")
         }
         guard file.count >= BlockStore.headerSize else {
             throw CapsuleError.corruptBlock(name, "file is \(file.count) bytes, shorter than the header (truncated)")

@@ -94,6 +94,7 @@ public enum DiskBenchmark {
 
         // sealed layers
         try record("layered: seal (top layer into block store)", size) { try disk.seal() }
+        try disk.close()
         let cold = try store.openDisk("bench", readOnly: false)
         try record("layered: sequential read (sealed, cold cache)", size) {
             var s: UInt64 = 0

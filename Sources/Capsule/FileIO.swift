@@ -142,10 +142,14 @@ enum FileIO {
         return out
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
+    /// The whole file; files longer than `limit` are refused (a damaged
+    /// or hostile file must not make us allocate without bound).
+    static func readFile(_ path: String, limit: UInt64 = 1 << 34) throws -> [UInt8] {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
-        let size = Int(try fileSize(fd, path: path))
+        let fullSize = try fileSize(fd, path: path)
+        guard fullSize <= limit else { throw CapsuleError.other("\(path) is \(fullSize) bytes, more than the \(limit) expected") }
+        let size = Int(fullSize)
         var out = [UInt8](repeating: 0, count: size)
         let n = try out.withUnsafeMutableBytes { try preadFull(fd, $0, at: 0, path: path) }
         if n < size { out.removeSubrange(n...) }

@@ -62,6 +62,8 @@ public final class LayeredDisk: SectorDevice {
     var unjournaled: [UInt64] = []
     var dataDirty = false
     let scratch: UnsafeMutableRawBufferPointer
+    /// flock on the directory's `lock` file while the disk is open.
+    var lockFD: Int32 = -1
 
     // MARK: descriptor
 
@@ -96,7 +98,15 @@ public final class LayeredDisk: SectorDevice {
     deinit {
         if !readOnly { try? flush() }
         closeTop()
+        if lockFD >= 0 { FileIO.close(lockFD) }
         scratch.deallocate()
+    }
+
+    /// Flushes and releases the disk (the object must not be used after).
+    public func close() throws {
+        if !readOnly { try flush() }
+        closeTop()
+        if lockFD >= 0 { FileIO.close(lockFD); lockFD = -1 }
     }
 
     func merge(_ layer: DiskLayer) throws {
@@ -127,15 +137,56 @@ public final class LayeredDisk: SectorDevice {
         let desc = directory + "/" + descriptorName
         guard !FileIO.exists(desc) else { throw CapsuleError.alreadyExists("disk \(directory)") }
         for l in layers { _ = try store.layers.get(l) }  // all present and valid before the commit
-        let d = try LayeredDisk(store: store, directory: directory, size: size, readOnly: false, layers: layers, cacheBlocks: 4096)
+        let lock = try lockDirectory(directory, exclusive: true)
+        let d: LayeredDisk
+        do {
+            d = try LayeredDisk(store: store, directory: directory, size: size, readOnly: false, layers: layers, cacheBlocks: 4096)
+        } catch {
+            FileIO.close(lock)
+            throw error
+        }
+        d.lockFD = lock
         d.generation = 1
         try d.createTopFiles()
         try d.writeDescriptor()
         return d
     }
 
-    /// Opens the disk in `directory`.
+    /// Opens the disk in `directory`: exclusively when writable, shared
+    /// when read-only (a disk in use by another process is refused).
     public static func open(_ directory: String, store: Store, readOnly: Bool = false, cacheBlocks: Int = 4096) throws -> LayeredDisk {
+        let desc = try readDescriptor(directory)
+        let lock = try lockDirectory(directory, exclusive: !readOnly)
+        let d: LayeredDisk
+        do {
+            d = try LayeredDisk(store: store, directory: directory, size: desc.size, readOnly: readOnly,
+                                layers: desc.layers, cacheBlocks: cacheBlocks)
+        } catch {
+            FileIO.close(lock)
+            throw error
+        }
+        d.lockFD = lock
+        d.generation = desc.generation
+        try d.openTop()
+        if !readOnly { d.removeStaleTopFiles() }
+        return d
+    }
+
+    /// Takes the disk directory's lock (flock on `lock`), without waiting.
+    static func lockDirectory(_ directory: String, exclusive: Bool) throws -> Int32 {
+        let path = directory + "/lock"
+        let fd = try FileIO.open(path, O_RDWR | O_CREAT, 0o644)
+        if flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 {
+            let e = errno
+            FileIO.close(fd)
+            if e == EWOULDBLOCK { throw CapsuleError.badDiskAccess("disk \(directory) is in use by another process") }
+            throw CapsuleError.io(path: path, operation: "flock", errno: e)
+        }
+        return fd
+    }
+
+    /// The disk's descriptor, read without opening (or locking) the disk.
+    static func readDescriptor(_ directory: String) throws -> Descriptor {
         let descPath = directory + "/" + descriptorName
         let bytes: [UInt8]
         do { bytes = try FileIO.readFile(descPath) } catch CapsuleError.io(_, _, let e) where e == ENOENT {
@@ -150,12 +201,7 @@ public final class LayeredDisk: SectorDevice {
         }
         guard desc.blockSize == bs else { throw CapsuleError.other("\(descPath): block size \(desc.blockSize) unsupported") }
         try validateSize(desc.size)
-        let d = try LayeredDisk(store: store, directory: directory, size: desc.size, readOnly: readOnly,
-                                layers: desc.layers, cacheBlocks: cacheBlocks)
-        d.generation = desc.generation
-        try d.openTop()
-        if !readOnly { d.removeStaleTopFiles() }
-        return d
+        return desc
     }
 
     func writeDescriptor() throws {
@@ -260,6 +306,7 @@ public final class LayeredDisk: SectorDevice {
     // MARK: SectorDevice
 
     func checkRange(_ sector: UInt64, _ count: Int, _ bufferSize: Int) throws {
+        guard directory == nil || dataFD >= 0 else { throw CapsuleError.badDiskAccess("\(label) is closed") }
         guard count >= 0, sector <= sectorCount, UInt64(count) <= sectorCount - sector else {
             throw CapsuleError.badDiskAccess("\(label): sectors \(sector)+\(count) beyond its \(sectorCount) sectors")
         }

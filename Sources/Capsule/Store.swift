@@ -329,8 +329,7 @@ public final class Store {
 
     /// Sealed layers of a working disk, from its descriptor (without opening it).
     func diskLayers(_ name: String) throws -> [BlockName] {
-        let d = try LayeredDisk.open(try diskDirectory(name), store: self, readOnly: true, cacheBlocks: 1)
-        return d.layers
+        try LayeredDisk.readDescriptor(try diskDirectory(name)).layers
     }
 
     // MARK: gc

@@ -38,7 +38,7 @@ final class LayeredDiskTests: XCTestCase {
     }
 
     func testWritesAcrossLayersSealAndFlatten() throws {
-        let d = try store.createDisk("d", size: 4 << 20)
+        var d = try store.createDisk("d", size: 4 << 20)
         var model = [UInt8](repeating: 0, count: 4 << 20)
         var rng = TestRandom(42)
         func apply(_ sector: UInt64, _ data: [UInt8]) throws {
@@ -72,7 +72,12 @@ final class LayeredDiskTests: XCTestCase {
         try check()
         // reopen: the top layer survives through its journal
         try d.flush()
+        XCTAssertThrowsMessage(try store.openDisk("d"), "in use by another process")
+        XCTAssertThrowsMessage(try store.openDisk("d", readOnly: true), "in use by another process")
+        try d.close()
+        XCTAssertThrowsMessage(try read(d, 0, 1), "closed")
         let again = try store.openDisk("d")
+        d = again
         XCTAssertEqual(again.layers, [l1, l2])
         XCTAssertTrue(same(try read(again, 0, 8192), model))
         // flatten equals export
@@ -146,6 +151,7 @@ final class LayeredDiskTests: XCTestCase {
         try write(d, 8, sectors(8, fill: 2))
         try d.flush()
         let journal = d.journalPath
+        try d.close()
         // a crash in the middle of appending the second record
         var j = try FileIO.readFile(journal)
         j.removeLast(3)
@@ -156,14 +162,14 @@ final class LayeredDiskTests: XCTestCase {
         XCTAssertEqual(again.topBlockCount, 1)
         // and writing goes on from a clean journal
         try write(again, 8, sectors(8, fill: 3))
-        try again.flush()
+        try again.close()
         XCTAssertEqual(try read(store.openDisk("d"), 8, 8), sectors(8, fill: 3))
     }
 
     func testCrashDuringSealLeavesTheDiskAsItWas() throws {
         let d = try store.createDisk("d", size: 1 << 20)
         try write(d, 0, sectors(8, fill: 9))
-        try d.flush()
+        try d.close()
         // what a seal that crashed before its commit leaves: blocks and a
         // layer in the store, next-generation top files
         let dir = try store.diskDirectory("d")
@@ -202,6 +208,7 @@ final class LayeredDiskTests: XCTestCase {
         let d = try store.createDisk("d", size: 1 << 20)
         try write(d, 0, sampleBlock(5))
         let l = try XCTUnwrap(try d.seal())
+        try d.close()
         let p = store.layers.path(for: l)
         var f = try FileIO.readFile(p)
         f[f.count - 1] ^= 1
@@ -220,5 +227,20 @@ final class LayeredDiskTests: XCTestCase {
         for _ in 0..<10 { _ = try read(d, 0, 8) }
         XCTAssertEqual(d.cacheStatistics.misses, 1)
         XCTAssertEqual(d.cacheStatistics.hits, 9)
+    }
+}
+
+extension LayeredDiskTests {
+    func testReadOnlyOpensShareButExcludeAWriter() throws {
+        let d = try store.createDisk("d", size: 1 << 20)
+        try write(d, 0, sectors(8, fill: 4))
+        try d.close()
+        let r1 = try store.openDisk("d", readOnly: true), r2 = try store.openDisk("d", readOnly: true)
+        XCTAssertEqual(try read(r1, 0, 8), sectors(8, fill: 4))
+        XCTAssertEqual(try read(r2, 0, 8), sectors(8, fill: 4))
+        XCTAssertThrowsMessage(try store.openDisk("d"), "in use")
+        XCTAssertThrowsMessage(try write(r1, 0, sectors(1, fill: 1)), "read-only")
+        // gc reads the descriptor without the lock
+        XCTAssertNoThrow(try store.gc())
     }
 }
