@@ -103,6 +103,34 @@ public final class Store {
         }.sorted()
     }
 
+    /// One line of `capsule ls`: what the manifest says, or why it cannot
+    /// be read (a damaged capsule is listed, not hidden).
+    public struct Summary: Sendable {
+        public var name: String
+        public var manifestHash: BlockName?
+        public var created: String?
+        public var parent: String?
+        public var memoryPages: Int
+        public var storedPages: Int
+        public var disks: [String]
+        public var problem: String?
+    }
+
+    /// Every capsule, sorted by name.
+    public func list() throws -> [Summary] {
+        try capsuleNames().map { name in
+            do {
+                let (m, h) = try manifest(of: name)
+                return Summary(name: name, manifestHash: h, created: m.created, parent: m.parent?.name,
+                               memoryPages: m.memory.pageCount, storedPages: m.memory.pages.count,
+                               disks: m.disks.map(\.name), problem: nil)
+            } catch {
+                return Summary(name: name, manifestHash: nil, created: nil, parent: nil, memoryPages: 0,
+                               storedPages: 0, disks: [], problem: "\(error)")
+            }
+        }
+    }
+
     /// The manifest of capsule `name` and its hash, validated.
     public func manifest(of name: String) throws -> (manifest: Manifest, hash: BlockName) {
         let path = try capsuleDirectory(name) + "/manifest.json"

@@ -310,7 +310,13 @@ final class StoreTests: XCTestCase {
 
     func testGCRefusesWhenAManifestIsDamaged() throws {
         try save("a", seed: 1)
+        try save("b", seed: 2, parent: .init(name: "a", manifestHash: try store.manifest(of: "a").hash))
         try writeFile(store.capsulesDirectory + "/a/manifest.json", Array("{".utf8))
+        let list = try store.list()
+        XCTAssertEqual(list.map(\.name), ["a", "b"])
+        XCTAssertNotNil(list[0].problem, "a damaged capsule is listed with its problem")
+        XCTAssertEqual(list[1].parent, "a")
+        XCTAssertEqual(list[1].storedPages, 48)
         XCTAssertThrowsMessage(try store.gc(), "gc: stopped, capsule a")
         XCTAssertGreaterThan(try store.blocks.allBlocks().count, 0)
     }
@@ -348,3 +354,60 @@ final class StoreTests: XCTestCase {
 /// fork(2) (Swift's Glibc marks it unavailable). The child only runs
 /// plain Swift and system calls before it is killed.
 @_silgen_name("fork") func capsule_fork() -> Int32
+
+extension StoreTests {
+    func diskPattern(_ k: UInt64) -> [UInt8] {
+        (0..<16).reduce(into: [UInt8]()) { $0 += sampleBlock(k * 1000 + UInt64($1)) }
+    }
+
+    /// One suspend with a disk: write the disk's pattern, seal it, save.
+    func suspendWithDisk(_ disk: LayeredDisk, seed: UInt64) throws {
+        try diskPattern(seed).withUnsafeBytes { try disk.write(sector: 0, count: 128, from: $0) }
+        try disk.seal()
+        try save("web", seed: seed, disks: [Manifest.DiskPart(name: "hda", size: disk.size, layers: disk.layers)])
+    }
+
+    /// Like `testKilledDuringSuspend`, with a disk sealed in every suspend:
+    /// after each kill the capsule, its memory and its disk agree, and the
+    /// working disk opens.
+    func testKilledDuringSuspendWithDisk() throws {
+        let disk = try store.createDisk("hda", size: 1 << 20)
+        try suspendWithDisk(disk, seed: 1)
+        try disk.close()
+        var rng = TestRandom(99)
+        var observedSeeds = Set<UInt32>()
+        for round in 0..<10 {
+            let pid = capsule_fork()
+            if pid == 0 {
+                if let s = try? Store(root: root), let d = try? s.openDisk("hda") {
+                    self.store = s
+                    var seed: UInt64 = 2
+                    while true { try? suspendWithDisk(d, seed: seed); seed = seed % 5 + 2 }
+                }
+                _exit(0)
+            }
+            usleep(useconds_t(30_000 + rng.next() % 200_000))
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            store = try Store(root: root)
+            let l = try store.loadCapsule("web")
+            var t = TimerV2()
+            try l.state.restorer().restore(&t)
+            observedSeeds.insert(t.count)
+            XCTAssertTrue(same(try loadRAM("web"), ram(seed: UInt64(t.count))), "round \(round)")
+            let part = try XCTUnwrap(l.manifest.disks.first)
+            let view = try LayeredDisk.view(store: store, size: part.size, layers: part.layers)
+            var content = [UInt8](repeating: 0, count: 16 * 4096)
+            try content.withUnsafeMutableBytes { try view.read(sector: 0, count: 128, into: $0) }
+            XCTAssertTrue(same(content, diskPattern(UInt64(t.count))), "round \(round): the capsule's disk matches its memory")
+            XCTAssertGreaterThan(try store.verifyCapsule("web"), 0)
+            let working = try store.openDisk("hda")
+            try content.withUnsafeMutableBytes { try working.read(sector: 0, count: 128, into: $0) }
+            try working.close()
+        }
+        try store.gc()
+        XCTAssertGreaterThan(try store.verifyCapsule("web"), 0)
+        print("kill test with disk: capsule versions seen after kills: \(observedSeeds.sorted())")
+    }
+}
