@@ -500,6 +500,42 @@ public final class LayeredDisk: SectorDevice {
         }
     }
 
+    /// Discards the top layer and puts the disk on `newLayers` (a capsule's
+    /// chain, when a machine resumes from it). Committed by replacing
+    /// `disk.json`, like `seal`.
+    public func reset(to newLayers: [BlockName]) throws {
+        guard !readOnly, directory != nil else { throw CapsuleError.badDiskAccess("\(label) is read-only") }
+        var merged: [DiskLayer] = []
+        for l in newLayers {
+            let layer = try store.layers.get(l)
+            guard layer.diskSize == size else {
+                throw CapsuleError.corruptLayer(l.hex, "is for a disk of \(layer.diskSize) bytes, not \(size)")
+            }
+            merged.append(layer)
+        }
+        let oldData = dataPath, oldJournal = journalPath, oldLayers = layers
+        generation += 1
+        layers = newLayers
+        do {
+            try createTopFiles()
+            try writeDescriptor()
+        } catch {
+            let newData = dataPath, newJournal = journalPath
+            closeTop()
+            generation -= 1
+            layers = oldLayers
+            try? FileIO.remove(newData)
+            try? FileIO.remove(newJournal)
+            try openTop()
+            throw error
+        }
+        try? FileIO.remove(oldData)
+        try? FileIO.remove(oldJournal)
+        lower.removeAll()
+        cache.removeAll()
+        for layer in merged { try merge(layer) }
+    }
+
     /// Seals the top layer, then replaces the whole chain by one layer
     /// holding the disk's current content.
     public func flatten() throws {

@@ -355,6 +355,25 @@ public final class Store {
         try FileIO.removeTree(doomed)
     }
 
+    /// The working disk a machine resumed from capsule `capsule` runs on:
+    /// `disks/<capsule>.<disk>`, put on exactly the capsule's layers. Writes
+    /// made to it after the capsule was saved (a machine that crashed
+    /// instead of suspending) are discarded: the capsule is the truth.
+    public func workingDisk(capsule: String, part: Manifest.DiskPart) throws -> LayeredDisk {
+        let name = "\(capsule).\(part.name)"
+        let dir = try diskDirectory(name)
+        if FileIO.exists(dir + "/" + LayeredDisk.descriptorName) {
+            let d = try LayeredDisk.open(dir, store: self)
+            if d.size == part.size {
+                if d.layers != part.layers || d.topBlockCount > 0 { try d.reset(to: part.layers) }
+                return d
+            }
+            try d.close()
+            try removeDisk(name)
+        }
+        return try LayeredDisk.create(in: dir, size: part.size, layers: part.layers, store: self)
+    }
+
     /// Sealed layers of a working disk, from its descriptor (without opening it).
     func diskLayers(_ name: String) throws -> [BlockName] {
         try LayeredDisk.readDescriptor(try diskDirectory(name)).layers

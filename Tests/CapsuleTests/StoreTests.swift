@@ -411,3 +411,29 @@ extension StoreTests {
         print("kill test with disk: capsule versions seen after kills: \(observedSeeds.sorted())")
     }
 }
+
+extension StoreTests {
+    /// Suspend → resume → write → crash (no suspend) → resume again: the
+    /// second resume sees the capsule's disk, not the lost writes.
+    func testResumeWorkingDiskFollowsTheCapsule() throws {
+        let disk = try store.createDisk("install", size: 1 << 20)
+        try sampleBlock(1).withUnsafeBytes { try disk.write(sector: 0, count: 8, from: $0) }
+        try disk.seal()
+        try save("web", seed: 1, disks: [.init(name: "hda", size: disk.size, layers: disk.layers)])
+        try disk.close()
+        let part = try store.manifest(of: "web").manifest.disks[0]
+        var block = [UInt8](repeating: 0, count: 4096)
+        do {
+            let w = try store.workingDisk(capsule: "web", part: part)
+            try block.withUnsafeMutableBytes { try w.read(sector: 0, count: 8, into: $0) }
+            XCTAssertEqual(block, sampleBlock(1))
+            try sampleBlock(2).withUnsafeBytes { try w.write(sector: 0, count: 8, from: $0) }
+            try w.close()  // the machine dies here without suspending
+        }
+        let again = try store.workingDisk(capsule: "web", part: part)
+        try block.withUnsafeMutableBytes { try again.read(sector: 0, count: 8, into: $0) }
+        XCTAssertEqual(block, sampleBlock(1))
+        XCTAssertEqual(again.layers, part.layers)
+        XCTAssertEqual(try store.diskNames(), ["install", "web.hda"])
+    }
+}
