@@ -10,6 +10,10 @@ public struct Manifest: Codable, Equatable, Sendable {
     public static let currentFormatVersion = 1
 
     public var formatVersion: Int
+    /// SHA-256 of the file with this value written as 64 zeros: any change
+    /// to the file (a flipped byte, a hand edit) is detected on load.
+    /// Filled in by `encoded()`.
+    public var checksum: String = String(repeating: "0", count: 64)
     public var name: String
     /// ISO 8601 UTC wall-clock time of the suspend (metadata only; the
     /// machine never sees it).
@@ -125,13 +129,46 @@ public struct Manifest: Codable, Equatable, Sendable {
     public func encoded() -> [UInt8] {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var m = self
+        m.checksum = String(repeating: "0", count: 64)
         // Encoding plain strings, numbers and dictionaries cannot fail.
-        return Array(try! e.encode(self)) + [0x0A]
+        var bytes = Array(try! e.encode(m)) + [0x0A]
+        let sum = BlockName.of(bytes).hex
+        let at = Manifest.checksumRange(bytes)!
+        bytes.replaceSubrange(at, with: Array(sum.utf8))
+        return bytes
+    }
+
+    /// Where the checksum's 64 hex digits are: the value of the first
+    /// `"checksum"` key, which sorted keys make the first key of the file.
+    static func checksumRange(_ b: [UInt8]) -> Range<Int>? {
+        let key = Array("\"checksum\"".utf8)
+        var i = 0
+        search: while true {
+            guard i + key.count <= b.count else { return nil }
+            var k = 0
+            while k < key.count && b[i + k] == key[k] { k += 1 }
+            if k == key.count { break search }
+            i += 1
+        }
+        i += key.count
+        func skipSpace() { while i < b.count && (b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09) { i += 1 } }
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "\""), i + 65 < b.count, b[i + 65] == UInt8(ascii: "\"") else { return nil }
+        return (i + 1)..<(i + 65)
     }
 
     /// Parses and validates a manifest: JSON shape, format version, hashes,
     /// page indexes within the page count, names.
     public static func decode(_ bytes: [UInt8]) throws -> Manifest {
+        // A newer format may differ in shape: say so before anything else.
+        struct VersionPeek: Decodable { var formatVersion: Int }
+        if let peek = try? JSONDecoder().decode(VersionPeek.self, from: Data(bytes)), peek.formatVersion > currentFormatVersion {
+            throw CapsuleError.badManifest("format version \(peek.formatVersion) is newer than this build understands (max \(currentFormatVersion))")
+        }
         let m: Manifest
         do {
             m = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
@@ -146,6 +183,14 @@ public struct Manifest: Codable, Equatable, Sendable {
                                            : "bad value at \(path(ctx.codingPath)): \(ctx.debugDescription)")
         } catch {
             throw CapsuleError.badManifest("unreadable: \(error)")
+        }
+        guard let at = checksumRange(bytes), String(decoding: bytes[at], as: UTF8.self) == m.checksum else {
+            throw CapsuleError.badManifest("checksum missing or misplaced")
+        }
+        var zeroed = bytes
+        zeroed.replaceSubrange(at, with: [UInt8](repeating: UInt8(ascii: "0"), count: 64))
+        guard BlockName.of(zeroed).hex == m.checksum.lowercased() else {
+            throw CapsuleError.badManifest("checksum mismatch (the file is damaged or was edited by hand)")
         }
         try m.validate()
         return m

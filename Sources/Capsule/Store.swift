@@ -213,13 +213,14 @@ public final class Store {
                                 memory: memory, disks: disks, inputLog: log)
         try manifest.validate()
         let bytes = manifest.encoded()
+        let written = try Manifest.decode(bytes)  // what a reader will see, checked before the commit
         try faultInjection?("before-commit")
         try FileIO.atomicWrite(bytes, to: dir + "/manifest.json")
         try faultInjection?("committed")
         // The previous capsule's files are garbage now.
         let keep: Set<String> = ["manifest.json", stateFile, log?.file ?? ""]
         for f in try FileIO.list(dir) where !keep.contains(f) { try? FileIO.remove(dir + "/" + f) }
-        return (manifest, BlockName.of(bytes))
+        return (written, BlockName.of(bytes))
     }
 
     /// Writes a content-named file unless an intact copy is there already.
