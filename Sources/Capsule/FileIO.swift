@@ -160,7 +160,7 @@ enum FileIO {
     /// so listings skip it, and marked `.tmp-` so gc recognises leftovers.
     static func temporaryName(for path: String) -> String {
         let dir = directoryOf(path)
-        let base = path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...]
+        let base = path.lastIndex(of: "/").map { path[path.index(after: $0)...] } ?? path[...]
         return "\(dir)/.tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))-\(base)"
     }
 

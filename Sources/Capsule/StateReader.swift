@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the values a `StateWriter` wrote, in the same order and types.
 /// Every failure names the section (and sub-section path), the offset and
 /// what was expected.
@@ -108,6 +110,32 @@ public struct StateReader {
         let n = try count(.u64s, elementSize: 8)
         defer { offset += 8 * n }
         return (0..<n).map { readLE(section.payload, offset + 8 * $0, 8) }
+    }
+
+    public mutating func readDictionary() throws -> [String: UInt64] {
+        let at = offset
+        let n = try count(.dictionary, elementSize: 10)
+        var out: [String: UInt64] = [:]
+        let p = section.payload
+        for _ in 0..<n {
+            guard p.count - offset >= 2 else { throw fail("dictionary at offset \(at) is truncated") }
+            let kl = Int(readLE(p, offset, 2))
+            guard p.count - offset - 2 >= kl + 8, let k = String(validating: p[(offset + 2)..<(offset + 2 + kl)], as: UTF8.self) else {
+                throw fail("dictionary at offset \(at) is truncated or has a key that is not UTF-8")
+            }
+            out[k] = readLE(p, offset + 2 + kl, 8)
+            offset += 2 + kl + 8
+        }
+        return out
+    }
+
+    /// A value written by `write(json:)`.
+    public mutating func readJSON<T: Decodable>(_ type: T.Type) throws -> T {
+        let at = offset
+        let s = try readString()
+        do { return try JSONDecoder().decode(T.self, from: Data(s.utf8)) } catch {
+            throw fail("JSON value at offset \(at) does not decode as \(T.self): \(error)")
+        }
     }
 
     /// A sub-section's reader, or nil when the section has none by that tag

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes a component's state as typed little-endian values. Each value is
 /// preceded by a one-byte type code, so a reader that expects another type
 /// (a component whose layout changed without a version bump) fails with a
@@ -10,14 +12,14 @@ public struct StateWriter {
 
     /// The one-byte codes in front of each value.
     public enum Kind: UInt8, CustomStringConvertible {
-        case u8 = 1, u16, u32, u64, i8, i16, i32, i64, bool, f64, bytes, string, u16s, u32s, u64s
+        case u8 = 1, u16, u32, u64, i8, i16, i32, i64, bool, f64, bytes, string, u16s, u32s, u64s, dictionary
 
         public var description: String {
             switch self {
             case .u8: "u8"; case .u16: "u16"; case .u32: "u32"; case .u64: "u64"
             case .i8: "i8"; case .i16: "i16"; case .i32: "i32"; case .i64: "i64"
             case .bool: "bool"; case .f64: "f64"; case .bytes: "bytes"; case .string: "string"
-            case .u16s: "[u16]"; case .u32s: "[u32]"; case .u64s: "[u64]"
+            case .u16s: "[u16]"; case .u32s: "[u32]"; case .u64s: "[u64]"; case .dictionary: "[String: u64]"
             }
         }
     }
@@ -70,6 +72,26 @@ public struct StateWriter {
     public mutating func write(_ a: [UInt64]) {
         put(.u64s, UInt64(a.count), 8)
         for v in a { appendLE(&payload, v, 8) }
+    }
+
+    /// A name → value table (sorted by name): the shape the devices'
+    /// `saveState() -> [String: UInt64]` use today.
+    public mutating func write(_ d: [String: UInt64]) {
+        put(.dictionary, UInt64(d.count), 8)
+        for (k, v) in d.sorted(by: { $0.key < $1.key }) {
+            let u = Array(k.utf8)
+            appendLE(&payload, UInt64(u.count), 2)
+            payload += u
+            appendLE(&payload, v, 8)
+        }
+    }
+
+    /// A Codable value as sorted-key JSON in a string (for state structs
+    /// such as `IdeControllerState` until they write typed values).
+    public mutating func write<T: Encodable>(json value: T) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        write(String(decoding: try e.encode(value), as: UTF8.self))
     }
 
     /// Adds a sub-section written by `body`. Mark it `optional` when older

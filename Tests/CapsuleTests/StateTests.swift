@@ -67,6 +67,21 @@ final class StateTests: XCTestCase {
         XCTAssertEqual(try StateSection.decode(e, offset: &o, end: e.count, path: ""), s)
     }
 
+    func testDictionaryAndJSONValues() throws {
+        struct Regs: Codable, Equatable { var a: UInt8; var b: [UInt16] }
+        var w = StateWriter()
+        w.write(["master.imr": 0xFF, "slave.irr": 4, "élan": .max])
+        try w.write(json: Regs(a: 1, b: [2, 3]))
+        var r = StateReader(w.section(tag: "pic", version: 1))
+        XCTAssertEqual(try r.readDictionary(), ["master.imr": 0xFF, "slave.irr": 4, "élan": .max])
+        XCTAssertEqual(try r.readJSON(Regs.self), Regs(a: 1, b: [2, 3]))
+        try r.finish()
+        var w2 = StateWriter()
+        w2.write("{\"a\": 1}")
+        var r2 = StateReader(w2.section(tag: "ide", version: 1))
+        XCTAssertThrowsMessage(try r2.readJSON(Regs.self), "section 'ide'", "does not decode as Regs")
+    }
+
     func testTypeMismatchIsAnError() {
         var w = StateWriter()
         w.write(UInt16(5))
