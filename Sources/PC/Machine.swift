@@ -1,3 +1,4 @@
+import Foundation
 import X86
 
 /// Errors detected before a machine starts: bad images, bad options.
@@ -20,6 +21,7 @@ public final class Machine {
     public var resetOnTripleFault = true
     /// Host input waiting for room in its device.
     var pendingSerialInput: [UInt8] = []
+    var pendingKeyEvents: [[UInt8]] = []
     /// Every host input delivered so far, stamped with virtual time.
     public internal(set) var inputLog: [InputEvent] = []
     /// Called between slices so the host side can feed input and check stops.
@@ -35,6 +37,7 @@ public final class Machine {
     public let northBridge: I440FXHostBridge
     public let southBridge: Piix3ISABridge
     public let fpuError: FPUErrorLatch
+    public let ide: IdeController
     /// Set when the guest asked for a reset (i8042 pulse, port 0x92, 0xCF9).
     public private(set) var resetRequested = false
 
@@ -66,6 +69,7 @@ public final class Machine {
         northBridge = I440FXHostBridge()
         southBridge = Piix3ISABridge()
         fpuError = FPUErrorLatch()
+        ide = IdeController(ports: ports, memory: memory)
         rtc.setMemorySize(bytes: UInt64(memorySize))
         rtc.setDefaultEquipment()
         wire()
@@ -93,6 +97,9 @@ public final class Machine {
         sysctl.onReset = { [unowned self] _ in self.requestReset() }
         pci.attach(northBridge, device: 0, function: 0)
         pci.attach(southBridge, device: 1, function: 0)
+        pci.attach(ide, device: 1, function: 1)
+        ide.irq14 = { pic.setIRQ(14, level: $0) }
+        ide.irq15 = { pic.setIRQ(15, level: $0) }
 
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
@@ -131,6 +138,7 @@ public final class Machine {
         cpu.setA20(true)
         pic.reset()
         systemControl.reset()
+        ide.reset()
     }
 
     /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
@@ -147,9 +155,9 @@ public final class Machine {
         [
             E820Entry(base: 0, length: 0x9_FC00, type: 1),
             E820Entry(base: 0x9_FC00, length: 0x400, type: 2),
-            E820Entry(base: 0xE_0000, length: 0x2_0000, type: 2),
+            E820Entry(base: 0xF_0000, length: 0x1_0000, type: 2),
             E820Entry(base: 0x10_0000, length: UInt64(memory.ramSize) - 0x10_0000, type: 1),
-            E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: 2),
+            E820Entry(base: 0xFFFF_0000, length: 0x1_0000, type: 2),
         ]
     }
 
@@ -165,6 +173,16 @@ public final class Machine {
             cells[i] = UInt16(memory.ram[a]) | UInt16(memory.ram[a + 1]) << 8
         }
         return cells
+    }
+
+    /// Capsule's own BIOS (firmware/, built with NASM; the committed image
+    /// is checked against its source by the test suite).
+    public static func embeddedBIOS() throws -> [UInt8] {
+        guard let url = Bundle.module.url(forResource: "bios", withExtension: "bin"),
+              let data = try? Data(contentsOf: url) else {
+            throw MachineError("the embedded BIOS image is missing from this build (Capsule_PC resources)")
+        }
+        return [UInt8](data)
     }
 
     /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at

@@ -353,7 +353,9 @@ extension CPU {
         flagBits &= ~(EFlags.zf | EFlags.pf | EFlags.cf | EFlags.of | EFlags.sf | EFlags.af)
         if x87Operands(0, i) {
             let c = X87.compare(fpu.st(0), fpu.st(i), unordered: unordered)
-            if x87Signal(c.flags, conditions: 0x0200) { flagBits |= c.relation.eflags }
+            // EFLAGS are written even with IE or DE unmasked (checked on hardware).
+            x87Signal(c.flags, conditions: 0x0200)
+            flagBits |= c.relation.eflags
         } else {
             flagBits |= EFlags.zf | EFlags.pf | EFlags.cf
         }
