@@ -1,4 +1,5 @@
 import ArgumentParser
+import Capsule
 import Debugger
 import Foundation
 import PC
@@ -42,6 +43,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Stop after this many instructions.")
     var maxInstructions: UInt64?
+
+    @Flag(help: "At the end print one SHA-256 of the complete machine state as the last stderr line: state-hash HEX.")
+    var stateHash = false
 
     @Flag(help: "Log unimplemented ports and other guest oddities to stderr.")
     var log = false
@@ -94,14 +98,14 @@ struct RunCommand: ParsableCommand {
             try machine.loadFirmware(try firmware.map { try readFile($0, what: "firmware image") } ?? Machine.embeddedBIOS())
             for (i, path) in disk.enumerated() {
                 do {
-                    _ = machine.ide.attachDisk(try RawFileDisk(path: path), channel: 0, position: i)
+                    machine.attachHardDisk(try RawFileDisk(path: path), position: i)
                 } catch {
                     throw ValidationError("--disk \(path): \(error)")
                 }
             }
             if let cdrom {
                 do {
-                    _ = machine.ide.attachCDROM(try RawFileDisk(path: cdrom, readOnly: true), channel: 1, position: 0)
+                    machine.attachCDROM(try RawFileDisk(path: cdrom, readOnly: true))
                 } catch {
                     throw ValidationError("--cdrom \(cdrom): \(error)")
                 }
@@ -156,10 +160,13 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write("capsule: waiting for gdb on port \(g.port)\n".data(using: .utf8)!)
             if let end = g.waitForDebugger(), end == .killed || end == .exited { gdbEnded = true }
         }
+        // --max-instructions counts what this run executes.
         let limit = maxInstructions ?? UInt64.max
+        let startCount = cpu.instructionCount
         var reason = Machine.StopReason.stopRequested
         while !gdbEnded {
-            reason = machine.run(instructions: limit &- min(limit, cpu.instructionCount))
+            let done = cpu.instructionCount &- startCount
+            reason = machine.run(instructions: limit &- min(limit, done))
             if reason == .stopRequested, !quit, let g = gdbServer, let end = g.poll() {
                 if end == .killed || end == .exited { break }
                 continue
@@ -185,7 +192,10 @@ struct RunCommand: ParsableCommand {
         case .watchpoint(let a): text = "watchpoint at 0x\(String(a, radix: 16))"
         }
         let eip = String(format: "%04X:%08X", cpu.segment(1).selector, cpu.eip)
-        FileHandle.standardError.write("capsule: stopped: \(text) at \(eip) after \(cpu.instructionCount) instructions\n".data(using: .utf8)!)
+        FileHandle.standardError.write("capsule: stopped: \(text) at \(eip) after \(cpu.instructionCount &- startCount) instructions\n".data(using: .utf8)!)
+        if stateHash {
+            FileHandle.standardError.write("state-hash \(try StateHash.of(machine).hex)\n".data(using: .utf8)!)
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }
