@@ -61,7 +61,11 @@ public final class Machine {
     /// the host clock, so its calendar starts where its configuration says.
     public static let defaultRTCStart: Int64 = 1_767_225_600
 
+    /// The calendar time the RTC started from (part of the configuration).
+    public let rtcStart: Int64
+
     public init(memorySize: Int, rtcStart: Int64 = Machine.defaultRTCStart) throws {
+        self.rtcStart = rtcStart
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
             throw MachineError("memory size must be at least 1 MiB and a multiple of 4 KiB")
         }
