@@ -21,7 +21,9 @@ CTXB    equ 0x4280
 IRQCNT  equ 0x4300          ; IRQ 13 handler: count, return EIP, status word
 IRQEIP  equ 0x4304
 IRQSW   equ 0x4308
-MISC    equ 0x4310
+MISC    equ 0x4314
+IRQMODE equ 0x430C          ; 1: the handler runs x87 insns before FNCLEX
+IRQVAL  equ 0x4310
 FOWNER  equ 0x4320          ; lazy switch: context currently in the FPU
 FNEXT   equ 0x4324          ; context to load on the next #NM
 
@@ -704,6 +706,13 @@ irq13_handler:
     mov [IRQSW], ax
     xor eax, eax
     out 0xF0, al
+    cmp dword [IRQMODE], 0
+    je .clex
+    ; after OUT F0h the latch drives IGNNE# until FERR# goes away, so waiting
+    ; x87 instructions run despite the pending error (SDM vol. 1 D.2.1.2)
+    fld1
+    fistp dword [IRQVAL]
+.clex:
     fnclex
     mov al, 0x20
     out 0xA0, al
@@ -757,7 +766,7 @@ irq13_tests:
     ; QEMU 7.2 TCG raises FERR# from the FWAIT helper without the iothread
     ; lock and aborts ("tcg_handle_interrupt: assertion failed:
     ; (qemu_mutex_iothread_locked())") as soon as the PIC passes IRQ 13 on
-    XFAILNOTE "IRQ 13 via FERR# with CR0.NE=0, 9 checks (not run: QEMU 7.2 TCG aborts on an iothread-lock assertion)"
+    XFAILNOTE "IRQ 13 via FERR# with CR0.NE=0, 12 checks (not run: QEMU 7.2 TCG aborts on an iothread-lock assertion)"
     ret
 %endif
     call apic_virtual_wire
@@ -813,6 +822,19 @@ irq13_tests:
     call putc
     call newline
     popad
+    ; P6: FERR# is asserted when the FDIV completes (SDM vol. 3 "Assertion
+    ; of the FERR# Pin"), and the core would freeze at the FWAIT anyway
+    mov eax, [IRQEIP]
+    cmp eax, .div1
+    jbe .late
+    cmp eax, .w1
+    ja .late
+    mov eax, 1
+    jmp .chk
+.late:
+    xor eax, eax
+.chk:
+    CHK "IRQ 13 taken after the FDIV and no later than the FWAIT", eax, 1
     ; nothing more is pending
     sti
     fwait
@@ -847,12 +869,38 @@ irq13_tests:
     cli
     fnclex
     CHK "IRQ 13 second round: no #MF", [exc_vec], -1
-    CHKQ "IRQ 13 second round (FILD waits): handler ran once", [IRQCNT], 1
+    CHK "IRQ 13 second round (FILD waits): handler ran once", [IRQCNT], 1
     push eax
     movzx eax, word [IRQSW]
     and eax, 0x80FF
-    CHKQ "IRQ 13 second round: status word shows B, ES, ZE", eax, 0x8084
+    CHK "IRQ 13 second round: status word shows B, ES, ZE", eax, 0x8084
     pop eax
+    ; third round: the handler runs waiting x87 instructions after OUT F0h
+    ; and before FNCLEX
+    mov dword [IRQCNT], 0
+    mov dword [IRQVAL], 0
+    mov dword [IRQMODE], 1
+    fninit
+    fldcw [cw_ze]
+    fld1
+    TRY .r3
+    sti
+    fdiv dword [c_fzero]
+    nop
+    fwait
+    mov ecx, 1000
+.s4:
+    dec ecx
+    jnz .s4
+    cli
+.r3:
+    ENDTRY
+    cli
+    mov dword [IRQMODE], 0
+    fnclex
+    CHK "IRQ 13 third round: no #MF", [exc_vec], -1
+    CHK "IRQ 13 handler with FLD1/FISTP after OUT F0h (IGNNE#): ran once", [IRQCNT], 1
+    CHK "IRQ 13 handler with FLD1/FISTP after OUT F0h (IGNNE#): FISTP stored 1", [IRQVAL], 1
     ; clean up: no pending error, PICs masked, NE back on
     fninit
     xor eax, eax
@@ -1145,6 +1193,9 @@ nm_tests:
     mov cr0, eax
     EXPECT "WAIT with TS=1 MP=1: #NM", 7, 0, {wait}
     EXPECT "FNINIT with TS=1: #NM", 7, 0, {fninit}
+    EXPECT "FNSAVE with TS=1: #NM", 7, 0, {fnsave [IMG2]}
+    EXPECT "FNSTSW AX with TS=1: #NM", 7, 0, {fnstsw ax}
+    EXPECT "FRSTOR with TS=1: #NM", 7, 0, {frstor [CTXA]}
     mov eax, ebp
     or eax, 0x08                ; TS, MP=0
     and eax, ~6
