@@ -240,6 +240,8 @@ test_main:
     call fstenv_tests
     GROUP 0x89, "nm_lazy_switch"
     call nm_tests
+    GROUP 0x8A, "pointers_priority"
+    call ptr_tests
     ret
 
 ; ----------------------------------------------------------------------------
@@ -1217,6 +1219,115 @@ nm_tests:
     EXPECT "EM=1 TS=0: WAIT does not fault", -1, 0, {wait}
     mov cr0, ebp
     EXPECT "CR0 restored: FLD1 and FSTP run", -1, 0, {fld1}, {fstp st0}
+    fninit
+    ret
+
+; ----------------------------------------------------------------------------
+; records the vector of every exception in TRAPV (up to 4), clears TS on #NM
+; and the pending error on #MF
+TRAPV equ 0x4330
+trap_rec_hook:
+    mov ecx, [exc_count]
+    cmp ecx, 4
+    ja .r
+    mov eax, [exc_vec]
+    mov [TRAPV+ecx*4-4], eax
+    mov eax, [exc_eip]
+    mov [TRAPV+0x10+ecx*4-4], eax
+.r: cmp dword [exc_vec], 7
+    jne .n
+    clts
+.n: cmp dword [exc_vec], 16
+    jne .x
+    fnclex
+.x: ret
+
+ptr_tests:
+    ; FDP/FDS come from the memory operand's effective address and segment
+    mov ax, SEL_BIG16
+    mov fs, ax
+    fninit
+    fld dword [fs:c_f05]
+    fnstenv [ENVB]
+    mov ax, SEL_DATA32
+    mov fs, ax
+    CHK "FLD m32 with FS override: FDP = operand offset", [ENVB+20], c_f05
+    CHKW CHK, "FLD m32 with FS override: FPU DS = FS selector (40)", ENVB+24, SEL_BIG16
+    push eax
+    mov eax, [ENVB+16]
+    shr eax, 16
+    and eax, 0x7FF
+    CHKQ "FLD m32: opcode 105 (D9 05)", eax, 0x105
+    pop eax
+    fninit
+    push dword 0x40400000       ; 3.0
+    fld dword [esp]
+    fnstenv [ENVB]
+    add esp, 4
+    CHKW CHK, "FLD m32 via ESP: FPU DS = SS selector (10)", ENVB+24, SEL_DATA32
+    fistp dword [SCR]
+    CHK "FLD m32 via ESP: value 3", [SCR], 3
+
+    ; the waiting FINIT (9B DB E3) with an error pending: #MF on its FWAIT
+    ; byte; FNINIT never faults
+    fninit
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    TRY .r1
+.i1:
+    finit
+.r1:
+    ENDTRY
+    CHK "FINIT (9B DB E3) with an error pending: #MF", [exc_vec], 16
+    CHK "FINIT with an error pending: EIP = its 9B (FWAIT) byte", [exc_eip], .i1
+    fninit
+
+    ; #NM (decode-time fault) comes before the #MF of a pending error: TS=1
+    ; and a pending ZE, then FLD1: #NM first, then #MF, both at the FLD1
+    mov ebp, cr0
+    fninit
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    mov dword [TRAPV], -1
+    mov dword [TRAPV+4], -1
+    mov dword [TRAPV+8], -1
+    mov eax, ebp
+    or eax, 0x0A                ; TS, MP
+    mov cr0, eax
+    mov dword [exc_hook], trap_rec_hook
+    IRETMODE 0
+.i2:
+    fld1
+    ENDIRET
+    mov dword [exc_hook], 0
+    mov cr0, ebp
+    ; QEMU 7.2 TCG reports pending errors only on FWAIT (no #MF on FLD1)
+    CHKQ "TS=1 and an error pending: two exceptions", [exc_count], 2
+    CHK "TS=1 and an error pending: first #NM", [TRAPV], 7
+    CHKQ "TS=1 and an error pending: then #MF", [TRAPV+4], 16
+    CHK "TS=1 and an error pending: #NM EIP = FLD1", [TRAPV+0x10], .i2
+    CHKQ "TS=1 and an error pending: #MF EIP = FLD1", [TRAPV+0x14], .i2
+    CHKSW CHK, "TS=1 and an error pending: FLD1 ran at last (TOP = 6)", 0x3000, 0x3800
+    ; the same with FWAIT (TS=1, MP=1)
+    fninit
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    mov eax, ebp
+    or eax, 0x0A
+    mov cr0, eax
+    mov dword [exc_hook], trap_rec_hook
+    IRETMODE 0
+.i3:
+    fwait
+    ENDIRET
+    mov dword [exc_hook], 0
+    mov cr0, ebp
+    CHK "FWAIT with TS=1 MP=1 and an error pending: two exceptions", [exc_count], 2
+    CHK "FWAIT with TS=1 MP=1 and an error pending: first #NM", [TRAPV], 7
+    CHK "FWAIT with TS=1 MP=1 and an error pending: then #MF", [TRAPV+4], 16
     fninit
     ret
 
