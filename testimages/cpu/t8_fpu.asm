@@ -109,6 +109,32 @@ rc_5:    dd 5
 rc_6:    dd 6
 rc_inf:  dd 0x7F800000
 rc_cw:   dw CW_TEST
+rc_cwze: dw CW_ZE
+rc_zero: dd 0
+
+RMMF_CNT equ 0x4340
+RMMF_IP  equ 0x4344
+RMMF_CS  equ 0x4348
+
+; real-mode #MF handler (IVT vector 16): records IP/CS, FNSTENV, FNCLEX
+rm_mf_handler:
+    push bp
+    mov bp, sp
+    push ax
+    push ds
+    xor ax, ax
+    mov ds, ax
+    inc word [RMMF_CNT]
+    mov ax, [bp+2]
+    mov [RMMF_IP], ax
+    mov ax, [bp+4]
+    mov [RMMF_CS], ax
+    fnstenv [ENVB]
+    fnclex
+    pop ds
+    pop ax
+    pop bp
+    iret
 
 ; the same state as load8, built in real mode
 rm_load8:
@@ -210,6 +236,42 @@ rm_tests:
     mov ecx, 108
     call rm_cmp_img
     CHKQ16 "RM FRSTOR+FNSAVE 32-bit: image identical (first differing offset)", eax, -1
+    fninit
+
+    ; #MF in real mode (NE=1) through IVT vector 16; FNSTENV in the handler
+    ; gives the 16-bit real-mode pointers as linear addresses
+    PRINT16 "-- rm_mf"
+    mov dword [RMMF_CNT], 0
+    mov dword [RMMF_IP], 0
+    mov dword [RMMF_CS], 0
+    mov word [16*4], rm_mf_handler
+    mov word [16*4+2], 0xF000
+    mov eax, cr0
+    or eax, 0x20
+    mov cr0, eax
+    fninit
+    fldcw [cs:rc_cwze]
+    fld1
+.div:
+    fdiv dword [cs:rc_zero]
+    nop
+.w:
+    fwait
+    mov eax, cr0
+    and eax, ~0x20
+    mov cr0, eax
+    CHK16 "RM #MF (NE=1) via IVT 16: one exception", [RMMF_CNT], 1
+    CHK16 "RM #MF: IP = the FWAIT", [RMMF_IP], .w
+    CHK16 "RM #MF: CS = F000", [RMMF_CS], 0xF000
+    CHKW CHK16, "RM #MF FNSTENV: FIP[15:0] = the FDIV (at its CS prefix)", ENVB+6, .div
+    ; (16-bit addressing: D8 36 = FDIV m32 [disp16]; QEMU stores no opcode)
+    CHKW CHKQ16, "RM #MF FNSTENV: FIP[19:16]=F, opcode 036", ENVB+8, 0xF036
+    CHKW CHK16, "RM #MF FNSTENV: FDP[15:0] = the divisor", ENVB+10, rc_zero
+    push eax
+    movzx eax, word [ENVB+12]
+    and eax, 0xF000
+    CHK16 "RM #MF FNSTENV: FDP[19:16] = F (CS base F0000)", eax, 0xF000
+    pop eax
     fninit
     ret
 
@@ -1247,11 +1309,13 @@ ptr_tests:
     mov ax, SEL_BIG16
     mov fs, ax
     fninit
+.fsld:
     fld dword [fs:c_f05]
     fnstenv [ENVB]
     mov ax, SEL_DATA32
     mov fs, ax
     CHK "FLD m32 with FS override: FDP = operand offset", [ENVB+20], c_f05
+    CHK "FLD m32 with FS override: FIP = its FS prefix", [ENVB+12], .fsld
     CHKW CHK, "FLD m32 with FS override: FPU DS = FS selector (40)", ENVB+24, SEL_BIG16
     push eax
     mov eax, [ENVB+16]
@@ -1281,6 +1345,21 @@ ptr_tests:
     ENDTRY
     CHK "FINIT (9B DB E3) with an error pending: #MF", [exc_vec], 16
     CHK "FINIT with an error pending: EIP = its 9B (FWAIT) byte", [exc_eip], .i1
+    fninit
+    ; #MF on a prefixed x87 instruction: EIP = the first prefix
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    mov dword [exc_hook], mf_hook
+    IRETMODE 0
+.i4:
+    db 0x3E                     ; DS: prefix
+    fild dword [c_2]
+    ENDIRET
+    mov dword [exc_hook], 0
+    fnclex
+    CHKQ "#MF on a DS-prefixed FILD: vector 16", [exc_vec], 16
+    CHKQ "#MF on a DS-prefixed FILD: EIP = the prefix", [exc_eip], .i4
     fninit
 
     ; #NM (decode-time fault) comes before the #MF of a pending error: TS=1
