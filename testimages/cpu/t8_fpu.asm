@@ -116,6 +116,21 @@ RMMF_CNT equ 0x4340
 RMMF_IP  equ 0x4344
 RMMF_CS  equ 0x4348
 
+; called from 32-bit code with a far call to SEL_CODE16 (16-bit protected
+; mode, CS base F0000): the FPU pointers are CS/DS selectors and offsets
+pm16_fpu:
+    fninit
+    fld1
+.la:
+    fild dword [cs:rc_2]
+    fnsave [IMG1]               ; default operand size 16: 94-byte format
+    fninit
+    fld1
+.lb:
+    fild dword [cs:rc_2]
+    o32 fnsave [IMG2]           ; 108-byte format
+    o32 retf
+
 ; real-mode #MF handler (IVT vector 16): records IP/CS, FNSTENV, FNCLEX
 rm_mf_handler:
     push bp
@@ -304,6 +319,8 @@ test_main:
     call nm_tests
     GROUP 0x8A, "pointers_priority"
     call ptr_tests
+    GROUP 0x8B, "pm16_ring3"
+    call pm16_r3_tests
     ret
 
 ; ----------------------------------------------------------------------------
@@ -1407,6 +1424,66 @@ ptr_tests:
     CHK "FWAIT with TS=1 MP=1 and an error pending: two exceptions", [exc_count], 2
     CHK "FWAIT with TS=1 MP=1 and an error pending: first #NM", [TRAPV], 7
     CHK "FWAIT with TS=1 MP=1 and an error pending: then #MF", [TRAPV+4], 16
+    fninit
+    ret
+
+; ----------------------------------------------------------------------------
+r3_fpu:                         ; ring 3: an x87 insn with TS=1, then back
+.i:
+    fild dword [c_111]
+    fistp dword [SCR]
+    int VEC_RING0
+
+nm_clts_hook:
+    cmp dword [exc_vec], 7
+    jne .r
+    clts
+.r: ret
+
+pm16_r3_tests:
+    ; FNSAVE in a 16-bit code segment: FIP is the offset in CS (not the
+    ; linear address), FPU CS/DS are selectors (CS here, by the override)
+    call SEL_CODE16:pm16_fpu
+    CHKW CHK, "16-bit code FNSAVE (94 bytes): IP = offset in CS", IMG1+6, pm16_fpu.la
+    CHKW CHK, "16-bit code FNSAVE: FPU CS = 18", IMG1+8, SEL_CODE16
+    CHKW CHK, "16-bit code FNSAVE: operand offset", IMG1+10, rc_2
+    CHKW CHK, "16-bit code FNSAVE: operand selector = CS (override)", IMG1+12, SEL_CODE16
+    CHK "16-bit code O32 FNSAVE (108 bytes): FIP = offset in CS", [IMG2+12], pm16_fpu.lb
+    CHKW CHK, "16-bit code O32 FNSAVE: FPU CS = 18", IMG2+16, SEL_CODE16
+    push eax
+    mov eax, [IMG2+16]
+    shr eax, 16
+    and eax, 0x7FF
+    CHKQ "16-bit code O32 FNSAVE: opcode 306 (DB 06)", eax, 0x306
+    pop eax
+    CHK "16-bit code O32 FNSAVE: FDP = operand offset", [IMG2+20], rc_2
+    CHKW CHK, "16-bit code O32 FNSAVE: FPU DS = CS (override)", IMG2+24, SEL_CODE16
+    CHKREG CHK, "16-bit code O32 FNSAVE", IMG2+28, 0, 0x4000, 0x80000000
+    CHKREG CHK, "16-bit code O32 FNSAVE", IMG2+28, 1, 0x3FFF, 0x80000000
+    fninit
+
+    ; lazy switching for ring-3 code: #NM from CPL 3 goes to the ring-0
+    ; handler, which clears TS and IRETs back to the x87 instruction
+    mov ebp, cr0
+    mov eax, ebp
+    or eax, 0x0A
+    mov cr0, eax
+    mov dword [SCR], 0
+    mov dword [exc_hook], nm_clts_hook
+    IRETMODE 0
+    mov eax, r3_fpu
+    call call_ring3
+    ENDIRET
+    mov dword [exc_hook], 0
+    mov eax, cr0
+    and eax, 8
+    mov cr0, ebp
+    CHK "ring 3 x87 insn with TS=1: one #NM", [exc_count], 1
+    CHK "ring 3 #NM: vector 7", [exc_vec], 7
+    CHK "ring 3 #NM: CS = 2B", [exc_cs], SEL_CODE3
+    CHK "ring 3 #NM: EIP = the FILD", [exc_eip], r3_fpu.i
+    CHK "ring 3 #NM: TS clear after the handler", eax, 0
+    CHK "ring 3 FILD/FISTP ran after the #NM", [SCR], 111
     fninit
     ret
 
