@@ -321,6 +321,8 @@ test_main:
     call ptr_tests
     GROUP 0x8B, "pm16_ring3"
     call pm16_r3_tests
+    GROUP 0x8C, "faulting_save_restore"
+    call fault_tests
     ret
 
 ; ----------------------------------------------------------------------------
@@ -1487,6 +1489,82 @@ pm16_r3_tests:
     fninit
     ret
 
+; ----------------------------------------------------------------------------
+; FNSAVE/FRSTOR/FLDENV whose image crosses a segment limit: #GP(0), and the
+; FPU state is left as it was, so the instruction can be restarted (faults
+; are restartable, SDM vol. 3 6.5; the P6 reads all operands of FLDENV and
+; FRSTOR before changing any state, vol. 3 "Segment Not Present Exception
+; During FLDENV"). QEMU 7.2 TCG has no segment limit checks (CHKQ).
+S_LIMA  equ SEL_FREE          ; base 4400h: FRSTOR image at FS:20h
+S_LIMB  equ SEL_FREE+8        ; base 4500h: FNSAVE target at FS:20h
+S_LIMC  equ SEL_FREE+16       ; base 4600h: FLDENV image at FS:70h
+fault_tests:
+    SETDESC S_LIMA, 0x4400, 0x7F, 0x92, 0x4
+    SETDESC S_LIMB, 0x4500, 0x7F, 0x92, 0x4
+    SETDESC S_LIMC, 0x4600, 0x7F, 0x92, 0x4
+    ; valid images for FRSTOR/FLDENV (written through flat DS)
+    fninit
+    fnstenv [0x4600+0x70]
+    call load8
+    fnsave [0x4400+0x20]
+    ; FNSAVE at FS:20h needs bytes 20h-8Bh
+    call load8
+    mov ax, S_LIMB
+    EXPECTQ "FNSAVE crossing the FS limit", 13, 0, {mov fs, ax}, {fnsave [fs:0x20]}
+    fnstcw [SCR]
+    CHKW CHKQ, "FNSAVE that faulted: FPU not reinitialised (CW 0A7E)", SCR, CW_TEST
+    CHKSW CHKQ, "FNSAVE that faulted: TOP still 3", 0x1800, 0x3800
+    fist dword [SCR]
+    CHKQ "FNSAVE that faulted: ST0 still 5", [SCR], 5
+    ; FRSTOR at FS:20h
+    fninit
+    fld1
+    mov ax, S_LIMA
+    EXPECTQ "FRSTOR crossing the FS limit", 13, 0, {mov fs, ax}, {frstor [fs:0x20]}
+    ; whether FRSTOR loads part of the image before the fault is not
+    ; specified (restarting it reloads everything; vol. 3 "Coprocessor
+    ; Segment Overrun Exception" even warns that the state can be lost), so
+    ; this is INFO only
+    pushad
+    mov dword [SCR], 0
+    fnstcw [SCR]
+    fnstsw ax
+    mov [SCR+4], ax
+    mov esi, msg_frstor_info1
+    call puts
+    mov eax, [SCR]
+    call puthex
+    mov esi, msg_frstor_info2
+    call puts
+    movzx eax, word [SCR+4]
+    shr eax, 11
+    and eax, 7
+    call puthex
+    mov esi, msg_frstor_info3
+    call puts
+    call newline
+    popad
+    ; FLDENV at FS:70h needs bytes 70h-8Bh
+    fninit
+    fldcw [cw_test]
+    fld1
+    mov ax, S_LIMC
+    EXPECTQ "FLDENV crossing the FS limit", 13, 0, {mov fs, ax}, {fldenv [fs:0x70]}
+    fnstcw [SCR]
+    CHKW CHKQ, "FLDENV that faulted: CW unchanged (0A7E)", SCR, CW_TEST
+    CHKSW CHKQ, "FLDENV that faulted: TOP unchanged (7)", 0x3800, 0x3800
+    mov ax, SEL_DATA32
+    mov fs, ax
+    ; the image itself was fine: FRSTOR through DS loads it
+    EXPECT "FRSTOR of the same image inside the limits: no fault", -1, 0, {frstor [0x4400+0x20]}
+    fist dword [SCR]
+    CHK "FRSTOR of the same image inside the limits: ST0 = 5", [SCR], 5
+    fninit
+    ret
+
+msg_frstor_info1: db "INFO: after the FRSTOR that faulted: CW = ", 0
+msg_frstor_info2: db ", TOP = ", 0
+msg_frstor_info3: db " (before: 0000037F, 7; 00000A7E, 3 = image partly loaded)", 0
 msg_irq_info1: db "INFO: IRQ 13 return EIP = ", 0
 msg_irq_info2: db " (FDIV at ", 0
 msg_irq_info3: db ", FWAIT at ", 0
