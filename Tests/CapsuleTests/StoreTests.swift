@@ -436,3 +436,19 @@ extension StoreTests {
         XCTAssertEqual(try store.diskNames(), ["install", "web.hda"])
     }
 }
+
+extension StoreTests {
+    func testDescriptions() throws {
+        let disk = try diskWithData()
+        try save("a", seed: 1, disks: [disk])
+        XCTAssertEqual(formatBytes(12), "12 B")
+        XCTAssertEqual(formatBytes(1536), "1.5 KiB")
+        let text = "\(try store.inspect("a"))"
+        XCTAssertTrue(text.contains("capsule a"))
+        XCTAssertTrue(text.contains("disk hda"))
+        XCTAssertTrue(text.contains("timer v2"))
+        XCTAssertTrue("\(try store.list()[0])".hasPrefix("a  "))
+        let d = try store.openDisk("hda", readOnly: true)
+        XCTAssertTrue("\(try d.info())".contains("1 sealed layers"))
+    }
+}
