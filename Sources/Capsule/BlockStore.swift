@@ -280,6 +280,7 @@ public final class BlockStore {
             throw CapsuleError.corruptBlock(name, "block format version \(file[4]) is newer than this build understands (max \(BlockStore.formatVersion))")
         }
         guard file[5] <= 1 else { throw CapsuleError.corruptBlock(name, "unknown encoding \(file[5])") }
+        guard file[6] == 0 && file[7] == 0 else { throw CapsuleError.corruptBlock(name, "reserved header bytes are not zero") }
         let length = Int(loadLE32(file, 8)), stored = Int(loadLE32(file, 12))
         guard length <= BlockStore.maxBlockSize else {
             throw CapsuleError.corruptBlock(name, "header claims \(length) bytes")
