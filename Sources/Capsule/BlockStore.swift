@@ -353,6 +353,21 @@ public final class BlockStore {
         try FileIO.remove(path(for: name))
     }
 
+    /// Reads every stored block; returns the damaged ones with their
+    /// errors. With `remove`, deletes them too, so that the next `put` of
+    /// that content (from a capsule or a migration peer that still has it)
+    /// stores a good copy instead of finding the bad one and skipping.
+    public func scrub(remove: Bool = false) throws -> [(BlockName, CapsuleError)] {
+        var bad: [(BlockName, CapsuleError)] = []
+        try forEachBlock { n in
+            do { _ = try get(n) } catch let e as CapsuleError {
+                bad.append((n, e))
+                if remove { try self.remove(n) }
+            }
+        }
+        return bad
+    }
+
     /// Reads and verifies a block, discarding the content.
     public func verify(_ name: BlockName) throws {
         _ = try get(name)
