@@ -124,7 +124,8 @@ typedef struct {
     KState k;
 } Fix;
 
-#define MAXSTEPS 4
+#define MAXSTEPS 8
+static int max_steps = 4; /* --max-steps */
 
 typedef struct {
     uint8_t code[CODE_MAX + 64];
@@ -138,7 +139,7 @@ typedef struct {
     int nf;
     int faults; /* a form that must raise an exception was emitted */
     /* self-modifying code: bytes of the code the sequence may overwrite */
-    struct { int pos; uint8_t val; } smc[16];
+    struct { int pos; uint8_t val; } smc[4 * MAXSTEPS];
     int nsmc;
     /* instructions that may fault (DIV, IDIV, AAM, #UD forms): where they start
      * and which arithmetic flags are undefined there */
@@ -1527,7 +1528,7 @@ static int gen_case(Gen *g) {
     static Gen save;
     init_state(g);
     g->len = 0; g->nfix = 0; g->nf = 0; g->faults = 0; g->nsmc = 0; g->nfsite = 0;
-    g->nsteps = 1 + rnd(MAXSTEPS);
+    g->nsteps = 1 + rnd(max_steps);
     for (int s = 0; s < g->nsteps; s++) {
         for (int i = 0; i < g->nfix; i++) if (g->fix[i].target == s) kmerge(&g->k, &g->fix[i].k);
         g->cur = s;
@@ -1742,7 +1743,7 @@ static void write_case(uint32_t index, Gen *g, Result *r) {
 /* -------------------------------------------------------------------- main */
 
 static void usage(void) {
-    fprintf(stderr, "usage: cpudiff-gen --seed S --count N --out FILE|- [--stats] [--list-forms] [--verbose]\n");
+    fprintf(stderr, "usage: cpudiff-gen --seed S --count N --out FILE|- [--max-steps 1..8 (4)] [--stats] [--list-forms] [--verbose]\n");
     exit(2);
 }
 
@@ -1755,6 +1756,10 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) outpath = argv[++i];
+        else if (!strcmp(argv[i], "--max-steps") && i + 1 < argc) {
+            max_steps = atoi(argv[++i]);
+            if (max_steps < 1 || max_steps > MAXSTEPS) { fprintf(stderr, "cpudiff-gen: --max-steps must be 1..%d\n", MAXSTEPS); return 2; }
+        }
         else if (!strcmp(argv[i], "--stats")) stats = 1;
         else if (!strcmp(argv[i], "--list-forms")) list = 1;
         else if (!strcmp(argv[i], "--verbose")) verbose = 1;
