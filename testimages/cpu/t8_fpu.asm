@@ -21,7 +21,9 @@ CTXB    equ 0x4280
 IRQCNT  equ 0x4300          ; IRQ 13 handler: count, return EIP, status word
 IRQEIP  equ 0x4304
 IRQSW   equ 0x4308
-MISC    equ 0x4310
+MISC    equ 0x4314
+IRQMODE equ 0x430C          ; 1: the handler runs x87 insns before FNCLEX
+IRQVAL  equ 0x4310
 FOWNER  equ 0x4320          ; lazy switch: context currently in the FPU
 FNEXT   equ 0x4324          ; context to load on the next #NM
 
@@ -238,6 +240,8 @@ test_main:
     call fstenv_tests
     GROUP 0x89, "nm_lazy_switch"
     call nm_tests
+    GROUP 0x8A, "pointers_priority"
+    call ptr_tests
     ret
 
 ; ----------------------------------------------------------------------------
@@ -704,6 +708,13 @@ irq13_handler:
     mov [IRQSW], ax
     xor eax, eax
     out 0xF0, al
+    cmp dword [IRQMODE], 0
+    je .clex
+    ; after OUT F0h the latch drives IGNNE# until FERR# goes away, so waiting
+    ; x87 instructions run despite the pending error (SDM vol. 1 D.2.1.2)
+    fld1
+    fistp dword [IRQVAL]
+.clex:
     fnclex
     mov al, 0x20
     out 0xA0, al
@@ -757,7 +768,7 @@ irq13_tests:
     ; QEMU 7.2 TCG raises FERR# from the FWAIT helper without the iothread
     ; lock and aborts ("tcg_handle_interrupt: assertion failed:
     ; (qemu_mutex_iothread_locked())") as soon as the PIC passes IRQ 13 on
-    XFAILNOTE "IRQ 13 via FERR# with CR0.NE=0, 9 checks (not run: QEMU 7.2 TCG aborts on an iothread-lock assertion)"
+    XFAILNOTE "IRQ 13 via FERR# with CR0.NE=0, 12 checks (not run: QEMU 7.2 TCG aborts on an iothread-lock assertion)"
     ret
 %endif
     call apic_virtual_wire
@@ -813,6 +824,19 @@ irq13_tests:
     call putc
     call newline
     popad
+    ; P6: FERR# is asserted when the FDIV completes (SDM vol. 3 "Assertion
+    ; of the FERR# Pin"), and the core would freeze at the FWAIT anyway
+    mov eax, [IRQEIP]
+    cmp eax, .div1
+    jbe .late
+    cmp eax, .w1
+    ja .late
+    mov eax, 1
+    jmp .chk
+.late:
+    xor eax, eax
+.chk:
+    CHK "IRQ 13 taken after the FDIV and no later than the FWAIT", eax, 1
     ; nothing more is pending
     sti
     fwait
@@ -847,12 +871,38 @@ irq13_tests:
     cli
     fnclex
     CHK "IRQ 13 second round: no #MF", [exc_vec], -1
-    CHKQ "IRQ 13 second round (FILD waits): handler ran once", [IRQCNT], 1
+    CHK "IRQ 13 second round (FILD waits): handler ran once", [IRQCNT], 1
     push eax
     movzx eax, word [IRQSW]
     and eax, 0x80FF
-    CHKQ "IRQ 13 second round: status word shows B, ES, ZE", eax, 0x8084
+    CHK "IRQ 13 second round: status word shows B, ES, ZE", eax, 0x8084
     pop eax
+    ; third round: the handler runs waiting x87 instructions after OUT F0h
+    ; and before FNCLEX
+    mov dword [IRQCNT], 0
+    mov dword [IRQVAL], 0
+    mov dword [IRQMODE], 1
+    fninit
+    fldcw [cw_ze]
+    fld1
+    TRY .r3
+    sti
+    fdiv dword [c_fzero]
+    nop
+    fwait
+    mov ecx, 1000
+.s4:
+    dec ecx
+    jnz .s4
+    cli
+.r3:
+    ENDTRY
+    cli
+    mov dword [IRQMODE], 0
+    fnclex
+    CHK "IRQ 13 third round: no #MF", [exc_vec], -1
+    CHK "IRQ 13 handler with FLD1/FISTP after OUT F0h (IGNNE#): ran once", [IRQCNT], 1
+    CHK "IRQ 13 handler with FLD1/FISTP after OUT F0h (IGNNE#): FISTP stored 1", [IRQVAL], 1
     ; clean up: no pending error, PICs masked, NE back on
     fninit
     xor eax, eax
@@ -1145,6 +1195,9 @@ nm_tests:
     mov cr0, eax
     EXPECT "WAIT with TS=1 MP=1: #NM", 7, 0, {wait}
     EXPECT "FNINIT with TS=1: #NM", 7, 0, {fninit}
+    EXPECT "FNSAVE with TS=1: #NM", 7, 0, {fnsave [IMG2]}
+    EXPECT "FNSTSW AX with TS=1: #NM", 7, 0, {fnstsw ax}
+    EXPECT "FRSTOR with TS=1: #NM", 7, 0, {frstor [CTXA]}
     mov eax, ebp
     or eax, 0x08                ; TS, MP=0
     and eax, ~6
@@ -1166,6 +1219,115 @@ nm_tests:
     EXPECT "EM=1 TS=0: WAIT does not fault", -1, 0, {wait}
     mov cr0, ebp
     EXPECT "CR0 restored: FLD1 and FSTP run", -1, 0, {fld1}, {fstp st0}
+    fninit
+    ret
+
+; ----------------------------------------------------------------------------
+; records the vector of every exception in TRAPV (up to 4), clears TS on #NM
+; and the pending error on #MF
+TRAPV equ 0x4330
+trap_rec_hook:
+    mov ecx, [exc_count]
+    cmp ecx, 4
+    ja .r
+    mov eax, [exc_vec]
+    mov [TRAPV+ecx*4-4], eax
+    mov eax, [exc_eip]
+    mov [TRAPV+0x10+ecx*4-4], eax
+.r: cmp dword [exc_vec], 7
+    jne .n
+    clts
+.n: cmp dword [exc_vec], 16
+    jne .x
+    fnclex
+.x: ret
+
+ptr_tests:
+    ; FDP/FDS come from the memory operand's effective address and segment
+    mov ax, SEL_BIG16
+    mov fs, ax
+    fninit
+    fld dword [fs:c_f05]
+    fnstenv [ENVB]
+    mov ax, SEL_DATA32
+    mov fs, ax
+    CHK "FLD m32 with FS override: FDP = operand offset", [ENVB+20], c_f05
+    CHKW CHK, "FLD m32 with FS override: FPU DS = FS selector (40)", ENVB+24, SEL_BIG16
+    push eax
+    mov eax, [ENVB+16]
+    shr eax, 16
+    and eax, 0x7FF
+    CHKQ "FLD m32: opcode 105 (D9 05)", eax, 0x105
+    pop eax
+    fninit
+    push dword 0x40400000       ; 3.0
+    fld dword [esp]
+    fnstenv [ENVB]
+    add esp, 4
+    CHKW CHK, "FLD m32 via ESP: FPU DS = SS selector (10)", ENVB+24, SEL_DATA32
+    fistp dword [SCR]
+    CHK "FLD m32 via ESP: value 3", [SCR], 3
+
+    ; the waiting FINIT (9B DB E3) with an error pending: #MF on its FWAIT
+    ; byte; FNINIT never faults
+    fninit
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    TRY .r1
+.i1:
+    finit
+.r1:
+    ENDTRY
+    CHK "FINIT (9B DB E3) with an error pending: #MF", [exc_vec], 16
+    CHK "FINIT with an error pending: EIP = its 9B (FWAIT) byte", [exc_eip], .i1
+    fninit
+
+    ; #NM (decode-time fault) comes before the #MF of a pending error: TS=1
+    ; and a pending ZE, then FLD1: #NM first, then #MF, both at the FLD1
+    mov ebp, cr0
+    fninit
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    mov dword [TRAPV], -1
+    mov dword [TRAPV+4], -1
+    mov dword [TRAPV+8], -1
+    mov eax, ebp
+    or eax, 0x0A                ; TS, MP
+    mov cr0, eax
+    mov dword [exc_hook], trap_rec_hook
+    IRETMODE 0
+.i2:
+    fld1
+    ENDIRET
+    mov dword [exc_hook], 0
+    mov cr0, ebp
+    ; QEMU 7.2 TCG reports pending errors only on FWAIT (no #MF on FLD1)
+    CHKQ "TS=1 and an error pending: two exceptions", [exc_count], 2
+    CHK "TS=1 and an error pending: first #NM", [TRAPV], 7
+    CHKQ "TS=1 and an error pending: then #MF", [TRAPV+4], 16
+    CHK "TS=1 and an error pending: #NM EIP = FLD1", [TRAPV+0x10], .i2
+    CHKQ "TS=1 and an error pending: #MF EIP = FLD1", [TRAPV+0x14], .i2
+    CHKSW CHK, "TS=1 and an error pending: FLD1 ran at last (TOP = 6)", 0x3000, 0x3800
+    ; the same with FWAIT (TS=1, MP=1)
+    fninit
+    fldcw [cw_ze]
+    fld1
+    fdiv dword [c_fzero]
+    mov eax, ebp
+    or eax, 0x0A
+    mov cr0, eax
+    mov dword [exc_hook], trap_rec_hook
+    IRETMODE 0
+.i3:
+    fwait
+    ENDIRET
+    mov dword [exc_hook], 0
+    mov cr0, ebp
+    CHK "FWAIT with TS=1 MP=1 and an error pending: two exceptions", [exc_count], 2
+    CHK "FWAIT with TS=1 MP=1 and an error pending: first #NM", [TRAPV], 7
+    CHK "FWAIT with TS=1 MP=1 and an error pending: then #MF", [TRAPV+4], 16
     fninit
     ret
 
