@@ -371,13 +371,20 @@ public final class Store {
     public func workingDisk(capsule: String, part: Manifest.DiskPart) throws -> LayeredDisk {
         let name = "\(capsule).\(part.name)"
         let dir = try diskDirectory(name)
-        if FileIO.exists(dir + "/" + LayeredDisk.descriptorName) {
-            let d = try LayeredDisk.open(dir, store: self)
-            if d.size == part.size {
-                if d.layers != part.layers || d.topBlockCount > 0 { try d.reset(to: part.layers) }
-                return d
+        if FileIO.isDirectory(dir) {
+            do {
+                let d = try LayeredDisk.open(dir, store: self)
+                if d.size == part.size {
+                    if d.layers != part.layers || d.topBlockCount > 0 { try d.reset(to: part.layers) }
+                    return d
+                }
+                try d.close()
+            } catch let e as CapsuleError {
+                // In use by a running machine: refuse. Anything else (a
+                // damaged descriptor, journal or top file) only concerns
+                // writes the capsule does not hold: start the disk afresh.
+                if case .badDiskAccess = e { throw e }
             }
-            try d.close()
             try removeDisk(name)
         }
         return try LayeredDisk.create(in: dir, size: part.size, layers: part.layers, store: self)

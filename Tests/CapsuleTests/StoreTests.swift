@@ -452,3 +452,23 @@ extension StoreTests {
         XCTAssertTrue("\(try d.info())".contains("1 sealed layers"))
     }
 }
+
+extension StoreTests {
+    func testDamagedWorkingDiskDoesNotBlockResume() throws {
+        let disk = try diskWithData()
+        try save("web", seed: 1, disks: [disk])
+        let part = try store.manifest(of: "web").manifest.disks[0]
+        let w = try store.workingDisk(capsule: "web", part: part)
+        XCTAssertThrowsMessage(try store.workingDisk(capsule: "web", part: part), "in use")
+        let journal = w.journalPath
+        try w.close()
+        try writeFile(journal, [0, 1, 2])
+        let again = try store.workingDisk(capsule: "web", part: part)
+        var b = [UInt8](repeating: 0, count: 4096)
+        try b.withUnsafeMutableBytes { try again.read(sector: 0, count: 8, into: $0) }
+        XCTAssertEqual(b, sampleBlock(77))
+        try again.close()
+        try writeFile(try store.diskDirectory("web.hda") + "/disk.json", Array("{".utf8))
+        XCTAssertEqual(try store.workingDisk(capsule: "web", part: part).layers, part.layers)
+    }
+}
