@@ -66,7 +66,10 @@ public final class BlockStore {
     /// Blocks written in the current batch: name → temporary file.
     var pending: [BlockName: String] = [:]
     var batchDepth = 0
-    var knownDirectories = [Bool](repeating: false, count: 256)
+    /// Open descriptors of the 256 block directories (-1: not open yet),
+    /// so that each block access is an openat(2) of one name instead of a
+    /// walk of the whole path.
+    var directoryFDs = [Int32](repeating: -1, count: 256)
 
     static let headerSize = 16
     static let magic: [UInt8] = Array("CBLK".utf8)
@@ -79,6 +82,36 @@ public final class BlockStore {
     public init(directory root: String) throws {
         self.root = root
         try FileIO.makeDirectories(root)
+    }
+
+    deinit {
+        for fd in directoryFDs where fd >= 0 { FileIO.close(fd) }
+    }
+
+    /// The block's file name inside its directory (62 hex digits).
+    @inline(__always) func fileName(_ name: BlockName) -> String { String(name.hex.dropFirst(2)) }
+
+    @inline(__always) func directoryIndex(_ name: BlockName) -> Int { Int(name.w0 >> 56) }
+
+    /// The descriptor of the block's directory; -1 when it does not exist
+    /// and `create` is false.
+    func directoryFD(for name: BlockName, create: Bool) throws -> Int32 {
+        let i = directoryIndex(name)
+        if directoryFDs[i] >= 0 { return directoryFDs[i] }
+        let dir = FileIO.directoryOf(path(for: name))
+        if !FileIO.isDirectory(dir) {
+            guard create else { return -1 }
+            if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw FileIO.fail(dir, "mkdir") }
+            try FileIO.fsyncDirectory(root)
+        }
+        directoryFDs[i] = try FileIO.open(dir, O_RDONLY | O_DIRECTORY)
+        return directoryFDs[i]
+    }
+
+    /// True when the block's file exists under its name.
+    func fileExists(_ name: BlockName) -> Bool {
+        guard let d = try? directoryFD(for: name, create: false), d >= 0 else { return false }
+        return faccessat(d, fileName(name), F_OK, 0) == 0
     }
 
     /// Where block `name` lives.
@@ -105,15 +138,17 @@ public final class BlockStore {
             return .zero
         }
         let name = SHA256.hash(block)
-        if pending[name] != nil || FileIO.exists(path(for: name)) {
+        if pending[name] != nil || fileExists(name) {
             stats.duplicatePuts += 1
             return name
         }
         let file = encode(block)
         let final = path(for: name)
-        try ensureDirectory(for: name)
+        let dfd = try directoryFD(for: name, create: true)
         let tmp = FileIO.temporaryName(for: final)
-        let fd = try FileIO.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o444)
+        let tmpName = String(tmp[tmp.index(after: tmp.lastIndex(of: "/")!)...])
+        let fd = openat(dfd, tmpName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        if fd < 0 { throw FileIO.fail(tmp, "open") }
         do {
             try file.withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: 0, path: tmp) }
             if batchDepth == 0 { try FileIO.fsync(fd, path: tmp) }
@@ -129,8 +164,8 @@ public final class BlockStore {
         if batchDepth > 0 {
             pending[name] = tmp
         } else {
-            try FileIO.rename(tmp, final)
-            try FileIO.fsyncDirectory(FileIO.directoryOf(final))
+            if renameat(dfd, tmpName, dfd, fileName(name)) != 0 { throw FileIO.fail(final, "rename") }
+            try FileIO.fsync(dfd, path: FileIO.directoryOf(final))
         }
         return name
     }
@@ -151,17 +186,6 @@ public final class BlockStore {
             if let c = compressed { c.withUnsafeBytes { dst.copyMemory(from: $0) } } else { dst.copyMemory(from: block) }
         }
         return out
-    }
-
-    func ensureDirectory(for name: BlockName) throws {
-        let i = Int(name.w0 >> 56)
-        if knownDirectories[i] { return }
-        let dir = FileIO.directoryOf(path(for: name))
-        if !FileIO.isDirectory(dir) {
-            if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw FileIO.fail(dir, "mkdir") }
-            try FileIO.fsyncDirectory(root)
-        }
-        knownDirectories[i] = true
     }
 
     // MARK: batches
@@ -194,15 +218,14 @@ public final class BlockStore {
         // 1. make every temporary file's data durable
         try syncFilesystem(paths: Array(pending.values))
         // 2. give them their names
-        var dirs = Set<String>()
+        var dirs = Set<Int>()
         for (name, tmp) in pending {
-            let final = path(for: name)
-            try FileIO.rename(tmp, final)
-            dirs.insert(FileIO.directoryOf(final))
+            try FileIO.rename(tmp, path(for: name))
+            dirs.insert(directoryIndex(name))
         }
         pending.removeAll()
         // 3. make the names durable
-        for d in dirs { try FileIO.fsyncDirectory(d) }
+        for d in dirs { try FileIO.fsync(directoryFDs[d], path: root) }
     }
 
     func syncFilesystem(paths: [String]) throws {
@@ -223,7 +246,7 @@ public final class BlockStore {
     /// True when block `name` can be read (the zero block always can). Does
     /// not verify the content; `get` does.
     public func has(_ name: BlockName) -> Bool {
-        name == .zero || pending[name] != nil || FileIO.exists(path(for: name))
+        name == .zero || pending[name] != nil || fileExists(name)
     }
 
     /// The block's content, verified against its name.
@@ -261,14 +284,27 @@ public final class BlockStore {
 
     /// The raw block file, with its header checked.
     func readBlockFile(_ name: BlockName) throws -> [UInt8] {
-        let p = pending[name] ?? path(for: name)
+        let limit = BlockStore.headerSize + BlockStore.maxBlockSize + 4096
         let file: [UInt8]
-        do {
-            file = try FileIO.readFile(p, limit: UInt64(BlockStore.headerSize + BlockStore.maxBlockSize + 4096))
-        } catch CapsuleError.io(_, _, let e) where e == ENOENT {
-            throw CapsuleError.missingBlock(name)
-        } catch CapsuleError.other {
-            throw CapsuleError.corruptBlock(name, "file is larger than any block (extended or replaced)")
+        if let p = pending[name] {
+            file = try FileIO.readFile(p)
+        } else {
+            let dfd = try directoryFD(for: name, create: false)
+            guard dfd >= 0 else { throw CapsuleError.missingBlock(name) }
+            let fd = openat(dfd, fileName(name), O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                if errno == ENOENT { throw CapsuleError.missingBlock(name) }
+                throw FileIO.fail(path(for: name), "open")
+            }
+            defer { FileIO.close(fd) }
+            let size = try FileIO.fileSize(fd, path: path(for: name))
+            guard size <= UInt64(limit) else {
+                throw CapsuleError.corruptBlock(name, "file is larger than any block (extended or replaced)")
+            }
+            var bytes = [UInt8](repeating: 0, count: Int(size))
+            let n = try bytes.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: 0, path: path(for: name)) }
+            if n < bytes.count { bytes.removeSubrange(n...) }
+            file = bytes
         }
         guard file.count >= BlockStore.headerSize else {
             throw CapsuleError.corruptBlock(name, "file is \(file.count) bytes, shorter than the header (truncated)")
@@ -280,6 +316,7 @@ public final class BlockStore {
             throw CapsuleError.corruptBlock(name, "block format version \(file[4]) is newer than this build understands (max \(BlockStore.formatVersion))")
         }
         guard file[5] <= 1 else { throw CapsuleError.corruptBlock(name, "unknown encoding \(file[5])") }
+        guard file[6] == 0 && file[7] == 0 else { throw CapsuleError.corruptBlock(name, "reserved header bytes are not zero") }
         let length = Int(loadLE32(file, 8)), stored = Int(loadLE32(file, 12))
         guard length <= BlockStore.maxBlockSize else {
             throw CapsuleError.corruptBlock(name, "header claims \(length) bytes")
@@ -350,6 +387,21 @@ public final class BlockStore {
     /// Deletes a block (gc only).
     public func remove(_ name: BlockName) throws {
         try FileIO.remove(path(for: name))
+    }
+
+    /// Reads every stored block; returns the damaged ones with their
+    /// errors. With `remove`, deletes them too, so that the next `put` of
+    /// that content (from a capsule or a migration peer that still has it)
+    /// stores a good copy instead of finding the bad one and skipping.
+    public func scrub(remove: Bool = false) throws -> [(BlockName, CapsuleError)] {
+        var bad: [(BlockName, CapsuleError)] = []
+        try forEachBlock { n in
+            do { _ = try get(n) } catch let e as CapsuleError {
+                bad.append((n, e))
+                if remove { try self.remove(n) }
+            }
+        }
+        return bad
     }
 
     /// Reads and verifies a block, discarding the content.

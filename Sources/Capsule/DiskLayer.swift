@@ -36,7 +36,9 @@ public struct DiskLayer: Equatable, Sendable {
     }
 
     public var count: Int { indexes.count }
-    public var blockCount: UInt64 { (diskSize + UInt64(BlockName.blockSize) - 1) / UInt64(BlockName.blockSize) }
+    public var blockCount: UInt64 {
+        diskSize / UInt64(BlockName.blockSize) + (diskSize % UInt64(BlockName.blockSize) == 0 ? 0 : 1)
+    }
 
     static let magic: [UInt8] = Array("CLYR".utf8)
     static let formatVersion: UInt32 = 1
@@ -68,6 +70,7 @@ public struct DiskLayer: Equatable, Sendable {
         guard v <= formatVersion else { throw bad("layer format version \(v) is newer than this build understands (max \(formatVersion))") }
         guard loadLE32(bytes, 16) == UInt32(BlockName.blockSize) else { throw bad("block size \(loadLE32(bytes, 16)) unsupported") }
         let size = loadLE64(bytes, 8)
+        guard size > 0, size % 512 == 0, size <= 1 << 41 else { throw bad("disk size \(size) is invalid") }
         let n = loadLE64(bytes, 24)
         guard n <= UInt64((bytes.count - headerSize) / entrySize), bytes.count == headerSize + Int(n) * entrySize else {
             throw bad("\(bytes.count) bytes do not hold \(n) entries (truncated)")

@@ -126,7 +126,7 @@ public final class LayeredDisk: SectorDevice {
         guard size > 0, size % UInt64(sectorSize) == 0 else {
             throw CapsuleError.badDiskAccess("disk size \(size) is not a positive multiple of \(sectorSize) bytes")
         }
-        guard size <= 1 << 44 else { throw CapsuleError.badDiskAccess("disk size \(size) exceeds 16 TiB") }
+        guard size <= 1 << 41 else { throw CapsuleError.badDiskAccess("disk size \(size) exceeds 2 TiB") }
     }
 
     /// Creates a new disk in `directory` (which must not hold one yet) over

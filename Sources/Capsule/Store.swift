@@ -10,7 +10,7 @@ import Foundation
 ///     lock                     flock: gc exclusive, writers shared
 ///     blocks/ab/cdef…          the content-addressed blocks (BlockStore)
 ///     layers/<sha256>          sealed disk layers (LayerStore)
-///     capsules/NAME/           manifest.json, state-<hash>.bin, input-<hash>.log
+///     capsules/NAME/           manifest.json, state-<hash>.bin, input-<hash>.log, lock
 ///     disks/NAME/              working disks: disk.json, top-N.data, top-N.journal
 ///
 /// A capsule's manifest is its commit point: everything it references is
@@ -195,6 +195,14 @@ public final class Store {
             try FileIO.makeDirectories(dir)
             try FileIO.fsyncDirectory(capsulesDirectory)
         }
+        // One saver per capsule at a time: another process's commit must
+        // not be followed by our cleanup of "old" files.
+        let lockPath = dir + "/lock"
+        let lockFD = try FileIO.open(lockPath, O_RDWR | O_CREAT, 0o644)
+        defer { FileIO.close(lockFD) }
+        while flock(lockFD, LOCK_EX) != 0 {
+            if errno != EINTR { throw FileIO.fail(lockPath, "flock") }
+        }
         let stateBytes = state.encoded()
         let stateHash = BlockName.of(stateBytes)
         let stateFile = "state-\(stateHash.hex.prefix(16)).bin"
@@ -218,7 +226,7 @@ public final class Store {
         try FileIO.atomicWrite(bytes, to: dir + "/manifest.json")
         try faultInjection?("committed")
         // The previous capsule's files are garbage now.
-        let keep: Set<String> = ["manifest.json", stateFile, log?.file ?? ""]
+        let keep: Set<String> = ["manifest.json", "lock", stateFile, log?.file ?? ""]
         for f in try FileIO.list(dir) where !keep.contains(f) { try? FileIO.remove(dir + "/" + f) }
         return (written, BlockName.of(bytes))
     }
@@ -363,13 +371,20 @@ public final class Store {
     public func workingDisk(capsule: String, part: Manifest.DiskPart) throws -> LayeredDisk {
         let name = "\(capsule).\(part.name)"
         let dir = try diskDirectory(name)
-        if FileIO.exists(dir + "/" + LayeredDisk.descriptorName) {
-            let d = try LayeredDisk.open(dir, store: self)
-            if d.size == part.size {
-                if d.layers != part.layers || d.topBlockCount > 0 { try d.reset(to: part.layers) }
-                return d
+        if FileIO.isDirectory(dir) {
+            do {
+                let d = try LayeredDisk.open(dir, store: self)
+                if d.size == part.size {
+                    if d.layers != part.layers || d.topBlockCount > 0 { try d.reset(to: part.layers) }
+                    return d
+                }
+                try d.close()
+            } catch let e as CapsuleError {
+                // In use by a running machine: refuse. Anything else (a
+                // damaged descriptor, journal or top file) only concerns
+                // writes the capsule does not hold: start the disk afresh.
+                if case .badDiskAccess = e { throw e }
             }
-            try d.close()
             try removeDisk(name)
         }
         return try LayeredDisk.create(in: dir, size: part.size, layers: part.layers, store: self)

@@ -138,3 +138,22 @@ final class BlockStoreTests: XCTestCase {
         XCTAssertThrowsMessage(try store.get(n), n.hex, "version 9 is newer")
     }
 }
+
+extension BlockStoreTests {
+    func testScrubFindsAndRemovesDamagedBlocks() throws {
+        let store = try BlockStore(directory: temporaryDirectory(self) + "/blocks")
+        let good = try store.put(sampleBlock(1)), bad = try store.put(sampleBlock(2))
+        let p = store.path(for: bad)
+        var f = try FileIO.readFile(p)
+        f[30] ^= 1
+        chmodWritable(p)
+        try writeFile(p, f)
+        XCTAssertEqual(try store.scrub().map(\.0), [bad])
+        XCTAssertTrue(store.has(bad), "reporting only")
+        XCTAssertEqual(try store.scrub(remove: true).map(\.0), [bad])
+        XCTAssertFalse(store.has(bad))
+        XCTAssertEqual(try store.put(sampleBlock(2)), bad, "re-put stores a good copy")
+        XCTAssertEqual(try store.get(bad), sampleBlock(2))
+        XCTAssertEqual(try store.get(good), sampleBlock(1))
+    }
+}

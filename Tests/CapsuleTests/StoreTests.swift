@@ -436,3 +436,39 @@ extension StoreTests {
         XCTAssertEqual(try store.diskNames(), ["install", "web.hda"])
     }
 }
+
+extension StoreTests {
+    func testDescriptions() throws {
+        let disk = try diskWithData()
+        try save("a", seed: 1, disks: [disk])
+        XCTAssertEqual(formatBytes(12), "12 B")
+        XCTAssertEqual(formatBytes(1536), "1.5 KiB")
+        let text = "\(try store.inspect("a"))"
+        XCTAssertTrue(text.contains("capsule a"))
+        XCTAssertTrue(text.contains("disk hda"))
+        XCTAssertTrue(text.contains("timer v2"))
+        XCTAssertTrue("\(try store.list()[0])".hasPrefix("a  "))
+        let d = try store.openDisk("hda", readOnly: true)
+        XCTAssertTrue("\(try d.info())".contains("1 sealed layers"))
+    }
+}
+
+extension StoreTests {
+    func testDamagedWorkingDiskDoesNotBlockResume() throws {
+        let disk = try diskWithData()
+        try save("web", seed: 1, disks: [disk])
+        let part = try store.manifest(of: "web").manifest.disks[0]
+        let w = try store.workingDisk(capsule: "web", part: part)
+        XCTAssertThrowsMessage(try store.workingDisk(capsule: "web", part: part), "in use")
+        let journal = w.journalPath
+        try w.close()
+        try writeFile(journal, [0, 1, 2])
+        let again = try store.workingDisk(capsule: "web", part: part)
+        var b = [UInt8](repeating: 0, count: 4096)
+        try b.withUnsafeMutableBytes { try again.read(sector: 0, count: 8, into: $0) }
+        XCTAssertEqual(b, sampleBlock(77))
+        try again.close()
+        try writeFile(try store.diskDirectory("web.hda") + "/disk.json", Array("{".utf8))
+        XCTAssertEqual(try store.workingDisk(capsule: "web", part: part).layers, part.layers)
+    }
+}
