@@ -24,10 +24,13 @@ final class BadInputTests: XCTestCase {
     func testCLIRejectsMissingFilesAndBadOptionsBeforeStarting() throws {
         let binary = try GuestSession.capsuleBinary()
         let rom = try CPUTestROMTests.buildROMs()[0].path
+        let short = FileManager.default.temporaryDirectory.appendingPathComponent("capsule-short-\(getpid()).bin")
+        try Data(repeating: 0xF4, count: 1000).write(to: short)
+        defer { try? FileManager.default.removeItem(at: short) }
         for (args, expected) in [
             (["run", "--disk", "/nonexistent/disk.img"], "does not exist"),
             (["run", "--kernel", "/nonexistent/vmlinuz"], "cannot read kernel"),
-            (["run", "--firmware", "/dev/null"], "64 KiB or 128 KiB"),
+            (["run", "--firmware", short.path], "64 KiB or 128 KiB"),
             (["run", "--memory", "lots", "--firmware", "x"], "bad --memory"),
             (["run", "--serial", "pigeon", "--firmware", rom], "bad --serial"),
         ] {
