@@ -238,6 +238,15 @@ public final class I8042: PortDevice {
         if l12 != irq12Level { irq12Level = l12; irq12?(l12) }
     }
 
+    /// Power-on state of the controller and both devices (A20 gate off;
+    /// `onA20Change` is called if it was on).
+    public func reset() {
+        let wasA20 = a20
+        restoreState(I8042().saveState())
+        updateIRQs()
+        if wasA20 { onA20Change?(false) }
+    }
+
     // MARK: State
 
     public func saveState() -> [String: UInt64] {

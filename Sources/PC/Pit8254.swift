@@ -85,6 +85,15 @@ public final class Pit8254: PortDevice {
         }
     }
 
+    /// Power-on state: every counter unprogrammed (mode 0, OUT low), gate 2 low.
+    public func reset() {
+        for c in counters {
+            c.powerOn()
+            c.gate = c.index != 2
+            c.reschedule()
+        }
+    }
+
     // MARK: State
 
     public func saveState() -> [String: UInt64] {
@@ -152,6 +161,14 @@ public final class PitCounter {
     var token: EventScheduler.Token?
 
     init(index: Int) { self.index = index }
+
+    /// Power-on values of every register (the gate is the board's).
+    func powerOn() {
+        mode = 0; bcd = false; access = 3; countRegister = 0
+        writeLSBNext = true; lowByteWritten = 0; readLSBNext = true
+        latchedCount = nil; latchedCountMSBNext = false; latchedStatus = nil
+        nullCountUntil = 0; armed = false; current = nil; previous = nil; heldValue = 0
+    }
 
     var modulus: UInt32 { bcd ? 10000 : 65536 }
 
