@@ -179,6 +179,11 @@ public final class PitCounter {
         if let c = current {
             if t >= c.start { return evaluate(c, at: t) }
             if let p = previous { return evaluate(p, at: t) }
+            // Before the load clock the element's content is undefined; show
+            // the count about to load. (A guest's port reads take 1 ns here,
+            // not the ~1 µs of an ISA cycle, so "read once to wait for the
+            // load" — Linux's quick_pit_calibrate — must not see stale data.)
+            return (c.startValue, idleOut)
         }
         return (heldValue, idleOut)
     }

@@ -268,4 +268,27 @@ final class Pit8254Tests: XCTestCase {
         }
         XCTAssertEqual(interrupts, 10, "1000 Hz for 10 ms")
     }
+
+    /// Linux's quick_pit_calibrate: channel 2, mode 0, count 0xFFFF, then
+    /// the MSB read (LSB, MSB without latch) must step down by one every
+    /// 256 clocks.
+    func testQuickCalibrationMSBSequence() {
+        portB.portWrite(0x61, width: 1, value: (portB.portRead(0x61, width: 1) & ~0x02) | 0x01)
+        out(0x43, 0xB0)
+        out(0x42, 0xFF); out(0x42, 0xFF)
+        var last: UInt8 = 0xFF
+        var changes: [UInt64] = []
+        for _ in 0..<100_000 {
+            clock.ns += 7
+            _ = inp(0x42)
+            let msb = inp(0x42)
+            if msb != last {
+                XCTAssertEqual(msb, last &- 1)
+                changes.append(Pit8254.tick(atNanoseconds: clock.ns))
+                last = msb
+            }
+        }
+        XCTAssertGreaterThan(changes.count, 2)
+        for (a, b) in zip(changes, changes.dropFirst()) { XCTAssertEqual(b - a, 256) }
+    }
 }
