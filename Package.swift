@@ -24,13 +24,18 @@ let package = Package(
             dependencies: [
                 "X86",
                 "PC",
+                "Debugger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastSettings
         ),
+        .target(name: "CPUDiff", dependencies: ["X86"]),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
+        .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
+        .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -18,6 +18,7 @@ rom_start:
 %include "kbd.asm"
 %include "disk.asm"
 %include "cdrom.asm"
+%include "pci.asm"
 %include "system.asm"
 
 code_end:

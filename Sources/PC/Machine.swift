@@ -14,7 +14,10 @@ public final class Machine {
     public let com1: Uart16550
     public let com2: Uart16550
     public let post: PostCodePort
+    public let vga: VgaText
     public let scheduler: EventScheduler
+    /// Whether a triple fault resets the machine (true for a PC) or stops it.
+    public var resetOnTripleFault = true
     /// Host input waiting for room in its device.
     var pendingSerialInput: [UInt8] = []
     /// Every host input delivered so far, stamped with virtual time.
@@ -22,7 +25,23 @@ public final class Machine {
     /// Called between slices so the host side can feed input and check stops.
     public var onSliceBoundary: (() -> Void)?
 
-    public init(memorySize: Int) throws {
+    public let pic: Pic8259Pair
+    public let pit: Pit8254
+    public let portB: SystemControlPortB
+    public let rtc: Rtc146818
+    public let keyboard: I8042
+    public let systemControl: SystemControl
+    public let pci: PCIHost
+    public let northBridge: I440FXHostBridge
+    public let southBridge: Piix3ISABridge
+    /// Set when the guest asked for a reset (i8042 pulse, port 0x92, 0xCF9).
+    public private(set) var resetRequested = false
+
+    /// Default RTC start (2026-01-01T00:00:00Z): the machine never reads
+    /// the host clock, so its calendar starts where its configuration says.
+    public static let defaultRTCStart: Int64 = 1_767_225_600
+
+    public init(memorySize: Int, rtcStart: Int64 = Machine.defaultRTCStart) throws {
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
             throw MachineError("memory size must be at least 1 MiB and a multiple of 4 KiB")
         }
@@ -33,11 +52,79 @@ public final class Machine {
         com1 = Uart16550(base: 0x3F8)
         com2 = Uart16550(base: 0x2F8)
         post = PostCodePort()
+        vga = VgaText()
         let cpuRef = cpu
         scheduler = EventScheduler(instructions: { cpuRef.instructionCount })
+        pic = Pic8259Pair()
+        pit = Pit8254(scheduler: scheduler)
+        portB = SystemControlPortB(pit: pit)
+        rtc = Rtc146818(scheduler: scheduler, startTime: rtcStart)
+        keyboard = I8042()
+        systemControl = SystemControl()
+        pci = PCIHost()
+        northBridge = I440FXHostBridge()
+        southBridge = Piix3ISABridge()
+        rtc.setMemorySize(bytes: UInt64(memorySize))
+        rtc.setDefaultEquipment()
+        wire()
+    }
+
+    /// Connects interrupt lines, reset and A20 signals, and the port map.
+    private func wire() {
+        let cpu = self.cpu, pic = self.pic
+        cpu.interruptController = pic
+        pic.intr = { cpu.intrLine = $0 }
+        pit.irq0 = { pic.setIRQ(0, level: $0) }
+        keyboard.irq1 = { pic.setIRQ(1, level: $0) }
+        keyboard.irq12 = { pic.setIRQ(12, level: $0) }
+        rtc.irq = { pic.setIRQ(8, level: $0) }
+        com1.irq = { pic.setIRQ(4, level: $0) }
+        com2.irq = { pic.setIRQ(3, level: $0) }
+        southBridge.setIRQ = { pic.setIRQ($0, level: $1) }
+        let kbc = keyboard, sysctl = systemControl
+        kbc.onA20Change = { _ in cpu.setA20(kbc.a20 || sysctl.a20) }
+        sysctl.onA20Change = { _ in cpu.setA20(kbc.a20 || sysctl.a20) }
+        kbc.onReset = { [unowned self] in self.requestReset() }
+        sysctl.onReset = { [unowned self] _ in self.requestReset() }
+        pci.attach(northBridge, device: 0, function: 0)
+        pci.attach(southBridge, device: 1, function: 0)
+
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
         ports.register(post, ports: 0x80...0x80)
+        ports.register(vga, ports: 0x3B4...0x3B5)
+        ports.register(vga, ports: 0x3BA...0x3BA)
+        ports.register(vga, ports: 0x3C0...0x3CF)
+        ports.register(vga, ports: 0x3D4...0x3D5)
+        ports.register(vga, ports: 0x3DA...0x3DA)
+        ports.register(pic, ports: 0x20...0x21)
+        ports.register(pic, ports: 0xA0...0xA1)
+        ports.register(pic, ports: 0x4D0...0x4D1)
+        ports.register(pit, ports: 0x40...0x43)
+        ports.register(portB, ports: 0x61...0x61)
+        ports.register(rtc, ports: 0x70...0x71)
+        ports.register(kbc, ports: 0x60...0x60)
+        ports.register(kbc, ports: 0x64...0x64)
+        ports.register(sysctl, ports: 0x92...0x92)
+        ports.register(sysctl, ports: 0xCF9...0xCF9)
+        ports.register(pci, ports: 0xCF8...0xCF8)
+        ports.register(pci, ports: 0xCFC...0xCFF)
+    }
+
+    /// A guest reset request: the run loop stops the CPU at the next
+    /// boundary and restarts the machine from the reset vector.
+    func requestReset() {
+        resetRequested = true
+        cpu.requestStop()
+    }
+
+    /// Resets the processor and chipset state a reset line reaches.
+    public func reset() {
+        resetRequested = false
+        cpu.reset()
+        cpu.setA20(true)
+        pic.reset()
+        systemControl.reset()
     }
 
     /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
@@ -58,6 +145,20 @@ public final class Machine {
             E820Entry(base: 0x10_0000, length: UInt64(memory.ramSize) - 0x10_0000, type: 1),
             E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: 2),
         ]
+    }
+
+    /// The 80x25 text screen as (character, attribute) cells, read from
+    /// video memory at 0xB8000 from the CRTC start address.
+    public func textScreen(rows: Int = 25) -> [UInt16] {
+        let cols = vga.columns
+        let base = 0xB_8000 + vga.startAddress * 2
+        var cells = [UInt16](repeating: 0x0720, count: cols * rows)
+        for i in 0..<(cols * rows) {
+            let a = base + i * 2
+            guard a + 1 < 0xC_0000 else { break }
+            cells[i] = UInt16(memory.ram[a]) | UInt16(memory.ram[a + 1]) << 8
+        }
+        return cells
     }
 
     /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at
@@ -112,8 +213,17 @@ public final class Machine {
                 if !scheduler.skipToNextEvent() { return .haltedForever }
                 cpu.addIdleTime(scheduler.now &- before)
             case .shutdown:
+                // A triple fault resets a PC (the chipset sees the shutdown cycle).
+                if resetOnTripleFault {
+                    reset()
+                    continue
+                }
                 return .shutdown
             case .breakpoint:
+                if resetRequested {
+                    reset()
+                    continue
+                }
                 if cpu.stopRequestedByHost { return .stopRequested }
                 return .breakpoint
             case .watchpoint(let a):

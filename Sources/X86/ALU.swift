@@ -345,9 +345,10 @@ extension CPU {
         if reg8(0) & 0xF > 9 || flagBits & EFlags.af != 0 {
             let ax = regs[0] & 0xFFFF
             if subtract {
-                let al = (ax &- 6) & 0xFF
-                let ah = ((ax >> 8) &- 1) & 0xFF
-                setReg16(0, UInt16(ah << 8 | (al & 0xF)))
+                // AX - 6 borrows into AH, then AH is decremented (SDM AAS).
+                let nax = (ax &- 6) & 0xFFFF
+                let ah = ((nax >> 8) &- 1) & 0xFF
+                setReg16(0, UInt16(ah << 8 | (nax & 0xF)))
             } else {
                 let nax = ax &+ 0x106
                 setReg16(0, UInt16(truncatingIfNeeded: nax & 0xFF0F))

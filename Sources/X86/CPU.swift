@@ -82,13 +82,13 @@ public final class CPU {
     /// Instructions retired since reset (REP iterations count one each).
     /// This is the machine's clock: nothing reads host time.
     public var instructionCount: UInt64 = 0
-    public internal(set) var halted = false
+    public internal(set) var halted = false { didSet { refreshAttention() } }
     /// Set by MOV SS / POP SS / STI: interrupts (and single-step) wait one instruction.
-    var interruptShadow = false
+    var interruptShadow = false { didSet { refreshAttention() } }
     /// Set by MOV SS / POP SS only: the single-step trap waits one instruction too.
-    var debugShadow = false
+    var debugShadow = false { didSet { refreshPostAttention() } }
     /// Stop `run` on the next instruction boundary.
-    public var stopRequested = false
+    public var stopRequested = false { didSet { refreshAttention() } }
     /// Whether the last `.breakpoint` outcome came from `requestStop`.
     public internal(set) var stopRequestedByHost = false
     /// When true, exceptions stop `run` instead of being delivered (test harnesses).
@@ -96,11 +96,14 @@ public final class CPU {
     public internal(set) var lastException: CPUFault?
     /// Nested exception depth during delivery: #DF and triple-fault detection.
     var deliveryDepth = 0
-    public internal(set) var shutdownRequested = false
+    public internal(set) var shutdownRequested = false { didSet { refreshAttention() } }
     /// Debug traps collected during an instruction (DR6 B0-B3 bits).
-    var pendingDataBreakpoints: UInt32 = 0
+    var pendingDataBreakpoints: UInt32 = 0 { didSet { refreshPostAttention() } }
     var dataBreakpointsActive = false
-    var codeBreakpointsActive = false
+    var ioBreakpointsActive = false
+    /// The new task's TSS had its debug trap (T) bit set.
+    var taskSwitchTrap = false { didSet { refreshPostAttention() } }
+    var codeBreakpointsActive = false { didSet { refreshAttention() } }
     /// Remaining instruction budget of the current `run` slice; REP string
     /// instructions use it to stop between iterations on time.
     var sliceRemaining = 0
@@ -108,10 +111,10 @@ public final class CPU {
     /// Debugger state (DebugAccess.swift): host breakpoints by linear
     /// address, watchpoints, the one-shot skip used to resume from a
     /// breakpoint, and the address of the last watchpoint hit.
-    var hostBreakpoints = Set<UInt32>()
+    var hostBreakpoints = Set<UInt32>() { didSet { refreshAttention() } }
     var hostWatchpoints: [Watchpoint] = []
     public var skipBreakpointOnce = false
-    var watchpointHit: UInt32?
+    var watchpointHit: UInt32? { didSet { refreshPostAttention() } }
 
     // MARK: External world
 
@@ -119,8 +122,25 @@ public final class CPU {
     public var io: IOPortHandler
     /// The interrupt controller; the board sets `intrLine` when it wants service.
     public weak var interruptController: InterruptAcknowledging?
-    public var intrLine = false
-    public var nmiPending = false
+    public var intrLine = false { didSet { refreshAttention() } }
+    public var nmiPending = false { didSet { refreshAttention() } }
+
+    /// True when the next instruction boundary needs more than "execute":
+    /// an interrupt line, a halt, a stop request, a shadow, breakpoints.
+    /// Kept up to date by the properties it summarizes, so the common
+    /// boundary costs one test.
+    var attention = false
+    /// True when the instruction that just retired left debug work behind.
+    var postAttention = false
+
+    @inline(__always) func refreshAttention() {
+        attention = halted || interruptShadow || stopRequested || shutdownRequested || intrLine || nmiPending
+            || !hostBreakpoints.isEmpty || codeBreakpointsActive
+    }
+
+    @inline(__always) func refreshPostAttention() {
+        postAttention = debugShadow || taskSwitchTrap || watchpointHit != nil || pendingDataBreakpoints != 0
+    }
     /// Called for a reset request the CPU itself makes (triple fault).
     public var onShutdown: (() -> Void)?
     public var fpu: FPUState

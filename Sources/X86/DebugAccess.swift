@@ -135,3 +135,17 @@ extension CPU {
         stopRequestedByHost = true
     }
 }
+
+extension CPU {
+    /// The A20 gate (port 0x92 / i8042 output port): when off, physical
+    /// address bit 20 is forced to zero, as on an 8086 wrapping at 1 MiB.
+    public func setA20(_ enabled: Bool) {
+        let mask: UInt32 = enabled ? 0xFFFF_FFFF : 0xFFEF_FFFF
+        if mask != a20Mask {
+            a20Mask = mask
+            flushTLB(includingGlobal: true)
+        }
+    }
+
+    public var a20Enabled: Bool { a20Mask == 0xFFFF_FFFF }
+}

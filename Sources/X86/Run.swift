@@ -25,32 +25,10 @@ extension CPU {
         let hasStop = stopEIP != nil
         while sliceRemaining > 0 {
             if hasStop && eip == watchEIP { return .reachedEIP }
-            if shutdownRequested { return .shutdown }
-            if stopRequested {
-                stopRequested = false
-                return .breakpoint
-            }
-            if !interruptShadow && (intrLine || nmiPending) {
-                if serviceInterrupt(), stopOnException, let e = lastException {
-                    return .exception(vector: e.vector, errorCode: e.hasErrorCode ? e.errorCode : nil)
-                }
-            }
-            if halted { return .halted }
-            if !hostBreakpoints.isEmpty {
-                if skipBreakpointOnce {
-                    skipBreakpointOnce = false
-                } else if hostBreakpoints.contains(segs[CPU.segCS].base &+ eip) {
-                    stopRequestedByHost = false
-                    return .breakpoint
-                }
-            }
-            interruptShadow = false
+            if attention, let outcome = boundaryWork() { return outcome }
             sliceRemaining -= 1
-            let trapFlag = flagBits & EFlags.tf
-            // RF suppresses instruction breakpoints for one instruction; IRET
-            // may set it for the next, so only a flag already set is cleared.
-            let resumeFlag = flagBits & EFlags.rf
-            if codeBreakpointsActive, flagBits & EFlags.rf == 0, let hit = instructionBreakpointHit() {
+            let debugFlags = flagBits & (EFlags.tf | EFlags.rf)
+            if debugFlags & EFlags.rf == 0, codeBreakpointsActive, let hit = instructionBreakpointHit() {
                 instrStart = eip
                 dr[6] = (dr[6] & ~0xF) | hit
                 if let outcome = fault(CPUFault(.debug)) { return outcome }
@@ -63,22 +41,52 @@ extension CPU {
                 continue
             }
             instructionCount &+= 1
+            if debugFlags == 0 && !postAttention { continue }
+            // RF suppresses instruction breakpoints for one instruction; IRET
+            // may set it for the next, so only a flag already set is cleared.
+            if debugFlags & EFlags.rf != 0 { flagBits &= ~EFlags.rf }
             if let w = watchpointHit {
                 watchpointHit = nil
                 pendingDataBreakpoints = 0
                 return .watchpoint(address: w)
             }
-            if resumeFlag != 0 { flagBits &= ~EFlags.rf }
             if debugShadow {
                 // After MOV SS / POP SS the trap comes after the next instruction.
                 debugShadow = false
                 continue
             }
-            if trapFlag != 0 || pendingDataBreakpoints != 0 {
+            let trapFlag = debugFlags & EFlags.tf
+            if trapFlag != 0 || pendingDataBreakpoints != 0 || taskSwitchTrap {
                 if let outcome = debugTrap(singleStep: trapFlag != 0) { return outcome }
             }
         }
         return .instructionLimit
+    }
+
+    /// The rare work at an instruction boundary: shutdown, stop requests,
+    /// interrupts, halt, host breakpoints. Returns an outcome to stop `run`.
+    func boundaryWork() -> RunOutcome? {
+        if shutdownRequested { return .shutdown }
+        if stopRequested {
+            stopRequested = false
+            return .breakpoint
+        }
+        if !interruptShadow && (intrLine || nmiPending) {
+            if serviceInterrupt(), stopOnException, let e = lastException {
+                return .exception(vector: e.vector, errorCode: e.hasErrorCode ? e.errorCode : nil)
+            }
+        }
+        if halted { return .halted }
+        if !hostBreakpoints.isEmpty {
+            if skipBreakpointOnce {
+                skipBreakpointOnce = false
+            } else if hostBreakpoints.contains(segs[CPU.segCS].base &+ eip) {
+                stopRequestedByHost = false
+                return .breakpoint
+            }
+        }
+        if interruptShadow { interruptShadow = false }
+        return nil
     }
 
     /// Restores the faulting instruction's EIP and delivers (or reports) the fault.
@@ -101,7 +109,9 @@ extension CPU {
         var bits = pendingDataBreakpoints
         pendingDataBreakpoints = 0
         if singleStep { bits |= 0x4000 }
-        dr[6] = (dr[6] & ~0x400F) | bits
+        if taskSwitchTrap { bits |= 0x8000 }
+        taskSwitchTrap = false
+        dr[6] = (dr[6] & ~0xC00F) | bits
         let f = CPUFault(.debug)
         lastException = f
         if stopOnException { return .exception(vector: 1, errorCode: nil) }
@@ -135,6 +145,11 @@ extension CPU {
             if rw == 0 { code = true } else if rw != 2 { data = true }
         }
         if !hostWatchpoints.isEmpty { data = true }
+        var io = false
+        if cr4 & CR4.de != 0 {
+            for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 && (dr[7] >> (16 + i * 4)) & 3 == 2 { io = true }
+        }
+        ioBreakpointsActive = io
         codeBreakpointsActive = code
         if data != dataBreakpointsActive || data {
             dataBreakpointsActive = data
@@ -165,6 +180,17 @@ extension CPU {
             if lin <= start &+ len &- 1 && start <= lin &+ UInt32(width - 1) {
                 pendingDataBreakpoints |= 1 << UInt32(i)
             }
+        }
+    }
+
+    /// I/O breakpoints (DR7 R/W = 10 with CR4.DE): a trap after the
+    /// instruction, like data breakpoints.
+    func noteIOAccess(_ port: UInt16, _ width: Int) {
+        for i in 0..<4 where dr[7] & (3 << (i * 2)) != 0 && (dr[7] >> (16 + i * 4)) & 3 == 2 {
+            let len = UInt32([1, 2, 8, 4][Int((dr[7] >> (18 + i * 4)) & 3)])
+            let start = (dr[i] & 0xFFFF) & ~(len - 1)
+            let p = UInt32(port)
+            if p <= start + len - 1 && start <= p + UInt32(width - 1) { pendingDataBreakpoints |= 1 << UInt32(i) }
         }
     }
 

@@ -34,6 +34,12 @@ extension CPU {
                 if repPrefix == 0xF3 && !zf { return }
                 if repPrefix == 0xF2 && zf { return }
             }
+            // A data breakpoint is reported after the iteration that hit it,
+            // with EIP still on the instruction if iterations remain.
+            if pendingDataBreakpoints != 0 || watchpointHit != nil {
+                if c != 0 { eip = instrStart }
+                return
+            }
         }
     }
 
@@ -60,6 +66,10 @@ extension CPU {
             try ioIteration(op, size)
             let c = (regs[1] &- 1) & amask
             regs[1] = (regs[1] & ~amask) | c
+            if pendingDataBreakpoints != 0 || watchpointHit != nil {
+                if c != 0 { eip = instrStart }
+                return
+            }
         }
     }
 

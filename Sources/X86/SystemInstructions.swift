@@ -36,6 +36,7 @@ extension CPU {
                 let changed = cr4 ^ v
                 cr4 = v
                 if changed & (CR4.pse | CR4.pge) != 0 { flushTLB(includingGlobal: true) }
+                if changed & CR4.de != 0 { updateBreakpointState() }
             default: throw CPUFault.ud
             }
         case 0x21, 0x23:
@@ -114,7 +115,9 @@ extension CPU {
     /// A Pentium II/III-class family 6 part without MMX/SSE: only what this
     /// core implements is reported.
     func cpuid() {
-        let leaf = regs[0]
+        var leaf = regs[0]
+        // Leaves past the maximum return the highest basic leaf (Intel).
+        if leaf > 1 && leaf < 0x8000_0000 || leaf > 0x8000_0000 { leaf = 1 }
         switch leaf {
         case 0:
             regs[0] = 1
@@ -236,6 +239,7 @@ extension CPU {
     /// In protected mode with CPL > IOPL, and always in V86 mode, the TSS's
     /// I/O permission bitmap must clear every bit of the accessed ports.
     @inline(__always) func checkIOPermission(_ port: UInt16, _ size: Int) throws(CPUFault) {
+        if ioBreakpointsActive { noteIOAccess(port, size) }
         if !protectedMode || (!v86 && cpl <= iopl) { return }
         try checkIOBitmap(port, size)
     }

@@ -92,6 +92,7 @@ extension CPU {
             for i in [CPU.segES, CPU.segDS, CPU.segFS, CPU.segGS] { try loadTaskData(i, st.segs[i]) }
         }
         fetchLen = 0
+        if new32, try readSys8(newBase &+ 0x64) & 1 != 0 { taskSwitchTrap = true }
         if let e = errorCode {
             let size = new32 ? 4 : 2
             try push(size, e)

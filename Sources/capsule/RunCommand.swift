@@ -1,4 +1,5 @@
 import ArgumentParser
+import Debugger
 import Foundation
 import PC
 import X86
@@ -27,11 +28,20 @@ struct RunCommand: ParsableCommand {
     @Option(help: "COM1: stdio, none, or file:PATH.")
     var serial: String = "stdio"
 
+    @Option(help: "Display: none, or text (render the VGA text screen in this terminal).")
+    var display: String = "none"
+
     @Option(help: "Stop after this many instructions.")
     var maxInstructions: UInt64?
 
     @Flag(help: "Log unimplemented ports and other guest oddities to stderr.")
     var log = false
+
+    @Option(help: "Serve gdb's remote protocol on PORT or HOST:PORT (127.0.0.1 unless a host is given).")
+    var gdb: String?
+
+    @Flag(help: "With --gdb: hold the guest at its first instruction until gdb connects.")
+    var gdbWait = false
 
     func readFile(_ path: String, what: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -48,6 +58,10 @@ struct RunCommand: ParsableCommand {
         if initrd != nil && kernel == nil { throw ValidationError("--initrd needs --kernel") }
         let machine: Machine
         do { machine = try Machine(memorySize: bytes) } catch { throw ValidationError("\(error)") }
+        guard display == "none" || display == "text" else { throw ValidationError("bad --display '\(display)': use none or text") }
+        if display == "text" && serial == "stdio" {
+            throw ValidationError("--display text draws on this terminal; send the serial port elsewhere with --serial file:PATH or none")
+        }
         let output = try SerialOutput(spec: serial)
         machine.com1.transmit = { output.write($0) }
         if postCodes {
@@ -71,11 +85,29 @@ struct RunCommand: ParsableCommand {
 
         let cpu = machine.cpu
         let console = Console()
-        if serial == "stdio" { console.start() }
+        if serial == "stdio" || display == "text" { console.start() }
         defer { console.restore() }
+        let screen = display == "text" ? TextDisplay() : nil
+        screen?.start()
+        defer { screen?.stop() }
+        var gdbServer: GDBServer?
+        if let spec = gdb {
+            guard let (host, port) = GDBServer.listenAddress(spec) else {
+                throw ValidationError("bad --gdb '\(spec)': use PORT or HOST:PORT")
+            }
+            do { gdbServer = try GDBServer(machine: machine, host: host, port: port) } catch {
+                throw ValidationError("--gdb: \(error)")
+            }
+            FileHandle.standardError.write("capsule: gdb server on \(host):\(gdbServer!.port)\n".data(using: .utf8)!)
+        } else if gdbWait {
+            throw ValidationError("--gdb-wait needs --gdb")
+        }
         var quit = false
+        var gdbEnded = false
         machine.onSliceBoundary = {
+            if let g = gdbServer, g.hasPendingConnection { cpu.requestStop() }
             output.flush()
+            screen?.refresh(machine)
             let input = console.takeInput()
             if !input.isEmpty { machine.queueSerialInput(input) }
             if let c = console.takeCommand(), c == .quit {
@@ -83,8 +115,22 @@ struct RunCommand: ParsableCommand {
                 cpu.requestStop()
             }
         }
-        let reason = machine.run(instructions: maxInstructions ?? UInt64.max)
+        if let g = gdbServer, gdbWait {
+            FileHandle.standardError.write("capsule: waiting for gdb on port \(g.port)\n".data(using: .utf8)!)
+            if let end = g.waitForDebugger(), end == .killed || end == .exited { gdbEnded = true }
+        }
+        let limit = maxInstructions ?? UInt64.max
+        var reason = Machine.StopReason.stopRequested
+        while !gdbEnded {
+            reason = machine.run(instructions: limit &- min(limit, cpu.instructionCount))
+            if reason == .stopRequested, !quit, let g = gdbServer, let end = g.poll() {
+                if end == .killed || end == .exited { break }
+                continue
+            }
+            break
+        }
         output.flush()
+        screen?.stop()
         console.restore()
         _ = quit
         var status: Int32 = 0

@@ -48,6 +48,7 @@ post_entry:
         and al, 0xFE
         out 0x92, al
         call pci_ide_enable
+        call pci_irq_setup
 
         POST_CODE 0x03
         ; clear the IVT, BDA and low RAM up to the POST stack

@@ -93,6 +93,9 @@ v_curshape:
         call set_cursor_shape
         jmp v_done
 
+; Programs pass CGA-style scan lines (0-7, e.g. 6/7 for an underline).
+; The BDA keeps them as given; the CRTC gets them moved to the bottom of
+; our 16-line character cell (lines 4-7 -> 11-14), as VGA BIOSes do.
 set_cursor_shape:
         mov [BDA_CURSHAPE], cx          ; byte 0x60 = end, 0x61 = start
         push dx
@@ -101,14 +104,24 @@ set_cursor_shape:
         mov al, 0x0A
         mov ah, ch
         and ah, 0x3F
+        call .scale
         out dx, ax
         mov al, 0x0B
         mov ah, cl
         and ah, 0x1F
+        call .scale
         out dx, ax
         pop ax
         pop dx
         ret
+.scale: test ch, 0x20                   ; hidden cursor: leave as is
+        jnz .s
+        test cx, 0xF8F8                 ; not CGA-style values: as given
+        jnz .s
+        cmp ah, 4
+        jb .s
+        add ah, 7
+.s:     ret
 
 ; AH=02h set cursor: BH = page, DH = row, DL = column.
 v_setcur:

@@ -21,6 +21,14 @@ bits 16
 
 ; real-mode exception catcher: records vector and faulting IP, resumes at
 ; [rm_recover]
+rm_catch0:
+    push ax
+    mov ax, 0
+    jmp rm_catch_common
+rm_catch3:
+    push ax
+    mov ax, 3
+    jmp rm_catch_common
 rm_catch6:
     push ax
     mov ax, 6
@@ -75,6 +83,10 @@ rm_int41:
 
 ; install real-mode catchers into the IVT at 0 (DS=0)
 rm_install_ivt:
+    mov word [0*4], rm_catch0
+    mov word [0*4+2], 0xF000
+    mov word [3*4], rm_catch3
+    mov word [3*4+2], 0xF000
     mov word [6*4], rm_catch6
     mov word [6*4+2], 0xF000
     mov word [12*4], rm_catch12
@@ -193,6 +205,26 @@ rm_tests:
     CHK16 "real: UD2 -> vector 6", [rm_vec], 6
     CHK16 "real: UD2 pushed IP of UD2", [rm_ip], .ud_insn
 
+    ; --- #DE is a fault, INT3 a trap (real mode) ---
+    mov dword [rm_vec], -1
+    mov word [rm_recover], .de_rec
+    xor cx, cx
+    mov ax, 1
+    xor dx, dx
+.de_insn:
+    div cx
+.de_rec:
+    CHK16 "real: DIV by 0 -> vector 0", [rm_vec], 0
+    CHK16 "real: #DE pushed IP of DIV", [rm_ip], .de_insn
+    mov dword [rm_vec], -1
+    mov word [rm_recover], .bp_rec
+    int3
+.bp_next:
+    nop
+.bp_rec:
+    CHK16 "real: INT3 -> vector 3", [rm_vec], 3
+    CHK16 "real: INT3 pushed IP of next insn", [rm_ip], .bp_next
+
     ; --- segment limit 64K in real mode: #GP / #SS ---
     mov dword [rm_vec], -1
     mov word [rm_recover], .gp_rec
@@ -282,10 +314,10 @@ rm_again:                               ; real mode again
 .fs_rec:
     CHKQ16 "unreal: FS 64K limit kept -> vector 13", [rm_vec], 13
 
-    ; back to protected mode
-    mov eax, cr0
+    ; back to protected mode, this time with LMSW
+    smsw ax
     or al, 1
-    mov cr0, eax
+    lmsw ax
     jmp dword SEL_CODE32:pm_back
 
 ; -----------------------------------------------------------------------------
@@ -371,7 +403,7 @@ pm_back:
     lidt [idtr_template]
     mov eax, cr0
     and eax, 1
-    CHK "real->pm: CR0.PE = 1 again", eax, 1
+    CHK "real->pm: LMSW set CR0.PE", eax, 1
     CHK "real->pm: unreal write visible at 200000", [0x200000], 0xCAFEBABE
     mov ax, cs
     movzx eax, ax

@@ -27,6 +27,8 @@ S_TSSH  equ 0x88
 TSSH    equ 0x5700
 S_TSSG  equ 0x90
 TSSG    equ 0x5800
+S_TSSJ  equ 0x98
+TSSJ    equ 0x5900
 TSSE    equ 0x5500
 REGS0   equ 0x6000          ; registers of task 0 after returning
 REGSE   equ 0x6100          ; what task E saw
@@ -372,6 +374,31 @@ test_main:
     GETACC S_TSSH
     CHK "nested: H not busy at the end", eax, 0x89
 
+    ; ---------------- TSS T bit: #DB on entering the task ----------------
+    GROUP 0x58, "TSS debug trap (T bit)"
+    SETDESC S_TSSJ, TSSJ, 0x67, 0x89, 0
+    mov edi, TSSJ
+    mov eax, taskJ
+    mov ebx, 0x6C00
+    call init_tss
+    mov word [TSSJ+0x64], 1             ; T
+    xor eax, eax
+    mov dr6, eax
+    mov dword [tv+0x38], 0
+    IRETMODE 0
+    jmp S_TSSJ:0
+.after_j:
+    ENDIRET
+    CHK "T bit: task J ran", [tv+0x38], 1
+    ; QEMU 7.2 TCG ignores the TSS T bit
+    CHKQ "T bit: #DB raised", [exc_vec], 1
+    CHKQ "T bit: #DB EIP = first insn of the new task", [exc_eip], taskJ
+    mov eax, [exc_dr6]
+    and eax, 0x8000
+    CHKQ "T bit: DR6.BT", eax, 0x8000
+    xor eax, eax
+    mov dr6, eax
+
     ; ---------------- busy TSS ----------------
     EXPECT "JMP to busy TSS (current) -> #GP(sel)", 13, SEL_TSS0, {jmp SEL_TSS0:0}
     EXPECT "CALL to busy TSS -> #GP(sel)", 13, SEL_TSS0, {call SEL_TSS0:0}
@@ -530,6 +557,11 @@ taskG:
     mov [tv+0x28], eax
     clts
     iret
+
+taskJ:
+    mov dword [tv+0x38], 1
+    clts
+    jmp SEL_TSS0:0
 
 taskB:
     mov dword [tv+0x00], 1

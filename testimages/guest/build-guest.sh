@@ -459,15 +459,16 @@ new_disk() { # PARTITION_TYPE
 }
 
 # The normal way: ext4 partition, mounted through a loop device so that
-# extlinux can map ldlinux.sys.  Returns 1 (having undone its loop/mount)
-# if this machine cannot attach or mount loop devices.
-build_disk_ext4() {
-    new_disk 83
+# extlinux can map ldlinux.sys.  attach_ext4 returns 1 (having undone its
+# loop/mount) if this machine cannot attach or mount loop devices.  (It runs
+# in an `if`, where set -e is off, so every step checks for itself.)
+attach_ext4() {
+    new_disk 83 || die "sfdisk failed"
     # Syslinux 6.04 cannot read ext4's 64bit layout; metadata_csum is fine
     # (the guest loads crc32c for it).
     mkfs.ext4 -q -F -L capsule -O ^64bit -E offset=$((PART_START * 512)) \
-        "$DISK" "$((PART_BYTES / 1024))k"
-    mkdir -p "$MNT"
+        "$DISK" "$((PART_BYTES / 1024))k" || die "mkfs.ext4 failed"
+    mkdir -p "$MNT" || die "mkdir $MNT failed"
     if ! LOOPDEV=$(losetup -f --show -o $((PART_START * 512)) --sizelimit "$PART_BYTES" "$DISK" 2>/dev/null); then
         LOOPDEV=; log "cannot attach a loop device"; return 1
     fi
@@ -475,6 +476,8 @@ build_disk_ext4() {
         log "cannot mount the ext4 partition through $LOOPDEV"
         losetup -d "$LOOPDEV" || true; LOOPDEV=; return 1
     fi
+}
+fill_ext4() {
     mkdir -p "$MNT/boot/extlinux"
     cp "$WORK/vmlinuz" "$MNT/boot/vmlinuz"
     cp "$WORK/initrd.gz" "$MNT/boot/initrd.gz"
@@ -511,7 +514,9 @@ build_disk_fat() {
 }
 
 log "writing disk.img (${DISK_MIB} MiB)"
-if [ "$NO_LOOP" = 1 ] || ! build_disk_ext4; then
+if [ "$NO_LOOP" = 0 ] && attach_ext4; then
+    fill_ext4
+else
     log "FALLBACK: no loop mount; writing a FAT16 /boot with syslinux instead of ext4 + extlinux"
     build_disk_fat
 fi
