@@ -241,9 +241,11 @@ public final class I8042: PortDevice {
     /// Power-on state of the controller and both devices (A20 gate off;
     /// `onA20Change` is called if it was on).
     public func reset() {
-        let wasA20 = a20
+        let wasA20 = a20, l1 = irq1Level, l12 = irq12Level
         restoreState(I8042().saveState())
-        updateIRQs()
+        irq1Level = l1
+        irq12Level = l12
+        updateIRQs() // drops the lines that were up
         if wasA20 { onA20Change?(false) }
     }
 

@@ -291,4 +291,39 @@ final class Pit8254Tests: XCTestCase {
         XCTAssertGreaterThan(changes.count, 2)
         for (a, b) in zip(changes, changes.dropFirst()) { XCTAssertEqual(b - a, 256) }
     }
+
+    func testNewCountInMode3TakesEffectAtHalfCycle() {
+        out(0x43, 0x36)
+        out(0x40, 100); out(0x40, 0)   // loads at tick 1: high 1–50, low 51–100
+        edges = []
+        clock.ns = ns(20)
+        out(0x40, 10); out(0x40, 0)    // the running half-cycle ends at 51
+        clock.advance(to: ns(80), step: 100)
+        XCTAssertEqual(edges.map { $0.0 }, [51, 56, 61, 66, 71, 76])
+        XCTAssertEqual(edges.map { $0.1 }, [false, true, false, true, false, true])
+    }
+
+    func testLinuxOneshotMode4() {
+        out(0x43, 0x38)                 // what pit_set_oneshot writes
+        out(0x40, 0xA9); out(0x40, 0x04)
+        edges = []
+        clock.advance(to: ns(3000), step: 1000)
+        XCTAssertEqual(edges.map { $0.0 }, [1194, 1195])
+        // The next event is programmed from the interrupt handler.
+        out(0x40, 100); out(0x40, 0)
+        let t = Pit8254.tick(atNanoseconds: clock.ns)
+        clock.advance(to: ns(t + 200), step: 1000)
+        XCTAssertEqual(edges.map { $0.0 }, [1194, 1195, t + 101, t + 102])
+    }
+
+    func testReset() {
+        out(0x43, 0x34)
+        out(0x40, 0xA9); out(0x40, 0x04)
+        portB.portWrite(0x61, width: 1, value: 1)
+        pit.reset()
+        XCTAssertNil(clock.scheduler.nextDue)
+        XCTAssertFalse(pit.outLevel(0))
+        XCTAssertEqual(edges.last?.1, false)
+        XCTAssertFalse(pit.counters[2].gate)
+    }
 }
