@@ -18,7 +18,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "X86", swiftSettings: fastSettings),
-        .target(name: "PC", dependencies: ["X86"], swiftSettings: fastSettings),
+        .target(name: "PC", dependencies: ["X86"], resources: [.copy("Resources/bios.bin")], swiftSettings: fastSettings),
         .executableTarget(
             name: "capsule",
             dependencies: [

@@ -66,7 +66,7 @@ public enum GDBRegisters {
         switch n {
         case 16..<24:
             let phys = (Int(cpu.fpu.status >> 11) + (n - 16)) & 7
-            return le(cpu.fpu.significands[phys], 8) + le(UInt64(cpu.fpu.exponents[phys]), 2)
+            return le(cpu.fpu.registers[phys].significand, 8) + le(UInt64(cpu.fpu.registers[phys].signExp), 2)
         default:
             return le(UInt64(value32(n, cpu)), 4)
         }
@@ -123,8 +123,7 @@ public enum GDBRegisters {
         guard n >= 0, n < registers.count, bytes.count == registers[n].bytes else { return false }
         if n >= 16 && n < 24 {
             let phys = (Int(cpu.fpu.status >> 11) + (n - 16)) & 7
-            cpu.fpu.significands[phys] = UInt64(fromLE: bytes, 0, 8)
-            cpu.fpu.exponents[phys] = UInt16(UInt64(fromLE: bytes, 8, 2))
+            cpu.fpu.registers[phys] = X87Float(signExp: UInt16(UInt64(fromLE: bytes, 8, 2)), significand: UInt64(fromLE: bytes, 0, 8))
             return true
         }
         let v = UInt32(UInt64(fromLE: bytes, 0, 4))

@@ -1,3 +1,4 @@
+import Foundation
 import X86
 
 /// Errors detected before a machine starts: bad images, bad options.
@@ -34,6 +35,8 @@ public final class Machine {
     public let pci: PCIHost
     public let northBridge: I440FXHostBridge
     public let southBridge: Piix3ISABridge
+    public let fpuError: FPUErrorLatch
+    public let ide: IdeController
     /// Set when the guest asked for a reset (i8042 pulse, port 0x92, 0xCF9).
     public private(set) var resetRequested = false
 
@@ -64,6 +67,8 @@ public final class Machine {
         pci = PCIHost()
         northBridge = I440FXHostBridge()
         southBridge = Piix3ISABridge()
+        fpuError = FPUErrorLatch()
+        ide = IdeController(ports: ports, memory: memory)
         rtc.setMemorySize(bytes: UInt64(memorySize))
         rtc.setDefaultEquipment()
         wire()
@@ -81,6 +86,9 @@ public final class Machine {
         com1.irq = { pic.setIRQ(4, level: $0) }
         com2.irq = { pic.setIRQ(3, level: $0) }
         southBridge.setIRQ = { pic.setIRQ($0, level: $1) }
+        let ferr = fpuError
+        ferr.irq = { pic.setIRQ(13, level: $0) }
+        cpu.onFERR = { ferr.set($0) }
         let kbc = keyboard, sysctl = systemControl
         kbc.onA20Change = { _ in cpu.setA20(kbc.a20 || sysctl.a20) }
         sysctl.onA20Change = { _ in cpu.setA20(kbc.a20 || sysctl.a20) }
@@ -88,6 +96,9 @@ public final class Machine {
         sysctl.onReset = { [unowned self] _ in self.requestReset() }
         pci.attach(northBridge, device: 0, function: 0)
         pci.attach(southBridge, device: 1, function: 0)
+        pci.attach(ide, device: 1, function: 1)
+        ide.irq14 = { pic.setIRQ(14, level: $0) }
+        ide.irq15 = { pic.setIRQ(15, level: $0) }
 
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
@@ -109,6 +120,7 @@ public final class Machine {
         ports.register(sysctl, ports: 0xCF9...0xCF9)
         ports.register(pci, ports: 0xCF8...0xCF8)
         ports.register(pci, ports: 0xCFC...0xCFF)
+        ports.register(fpuError, ports: 0xF0...0xF1)
     }
 
     /// A guest reset request: the run loop stops the CPU at the next
@@ -125,6 +137,7 @@ public final class Machine {
         cpu.setA20(true)
         pic.reset()
         systemControl.reset()
+        ide.reset()
     }
 
     /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
@@ -141,9 +154,9 @@ public final class Machine {
         [
             E820Entry(base: 0, length: 0x9_FC00, type: 1),
             E820Entry(base: 0x9_FC00, length: 0x400, type: 2),
-            E820Entry(base: 0xE_0000, length: 0x2_0000, type: 2),
+            E820Entry(base: 0xF_0000, length: 0x1_0000, type: 2),
             E820Entry(base: 0x10_0000, length: UInt64(memory.ramSize) - 0x10_0000, type: 1),
-            E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: 2),
+            E820Entry(base: 0xFFFF_0000, length: 0x1_0000, type: 2),
         ]
     }
 
@@ -159,6 +172,16 @@ public final class Machine {
             cells[i] = UInt16(memory.ram[a]) | UInt16(memory.ram[a + 1]) << 8
         }
         return cells
+    }
+
+    /// Capsule's own BIOS (firmware/, built with NASM; the committed image
+    /// is checked against its source by the test suite).
+    public static func embeddedBIOS() throws -> [UInt8] {
+        guard let url = Bundle.module.url(forResource: "bios", withExtension: "bin"),
+              let data = try? Data(contentsOf: url) else {
+            throw MachineError("the embedded BIOS image is missing from this build (Capsule_PC resources)")
+        }
+        return [UInt8](data)
     }
 
     /// Maps a 64 KiB or 128 KiB firmware image so it ends at 0xFFFFF and at

@@ -144,6 +144,9 @@ public final class CPU {
     /// Called for a reset request the CPU itself makes (triple fault).
     public var onShutdown: (() -> Void)?
     public var fpu: FPUState
+    /// The x87's FERR# output (legacy error reporting with CR0.NE = 0): the
+    /// board routes it to IRQ 13.
+    public var onFERR: ((Bool) -> Void)?
 
     // MARK: Software TLB (see Paging.swift)
 

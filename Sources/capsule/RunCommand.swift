@@ -19,6 +19,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Kernel command line for --kernel.")
     var append: String = "console=ttyS0"
 
+    @Option(help: "Raw disk image on the first IDE channel (master); repeat for the slave.")
+    var disk: [String] = []
+
+    @Option(help: "ISO image in an ATAPI CD-ROM on the second IDE channel.")
+    var cdrom: String?
+
     @Option(help: "Guest RAM, e.g. 16M, 128M, 1G.")
     var memory: String = "128M"
 
@@ -52,9 +58,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         guard let bytes = parseSize(memory) else { throw ValidationError("bad --memory '\(memory)': use a size like 16M or 1G") }
-        if firmware == nil && kernel == nil {
-            throw ValidationError("nothing to run: give --firmware FILE or --kernel FILE")
+        if firmware == nil && kernel == nil && disk.isEmpty && cdrom == nil {
+            throw ValidationError("nothing to run: give --kernel FILE, --disk IMAGE, --cdrom ISO or --firmware FILE")
         }
+        if disk.count > 2 { throw ValidationError("at most two --disk images (primary master and slave)") }
         if initrd != nil && kernel == nil { throw ValidationError("--initrd needs --kernel") }
         let machine: Machine
         do { machine = try Machine(memorySize: bytes) } catch { throw ValidationError("\(error)") }
@@ -73,7 +80,21 @@ struct RunCommand: ParsableCommand {
             machine.ports.log = { FileHandle.standardError.write("capsule: \($0)\n".data(using: .utf8)!) }
         }
         do {
-            if let firmware { try machine.loadFirmware(try readFile(firmware, what: "firmware image")) }
+            try machine.loadFirmware(try firmware.map { try readFile($0, what: "firmware image") } ?? Machine.embeddedBIOS())
+            for (i, path) in disk.enumerated() {
+                do {
+                    _ = machine.ide.attachDisk(try RawFileDisk(path: path), channel: 0, position: i)
+                } catch {
+                    throw ValidationError("--disk \(path): \(error)")
+                }
+            }
+            if let cdrom {
+                do {
+                    _ = machine.ide.attachCDROM(try RawFileDisk(path: cdrom, readOnly: true), channel: 1, position: 0)
+                } catch {
+                    throw ValidationError("--cdrom \(cdrom): \(error)")
+                }
+            }
             if let kernel {
                 let k = try readFile(kernel, what: "kernel")
                 let i = try initrd.map { try readFile($0, what: "initrd") }

@@ -1115,8 +1115,13 @@ static int g_flagop(Gen *g, const Form *f) {
 }
 
 /* string ops: a=op (0 MOVS 1 CMPS 2 SCAS 3 LODS 4 STOS), b=size, c=rep (0 none, 1 F3, 2 F2) */
-static int str_ptr_ok(Gen *g, int r, int a16, uint32_t cnt, uint32_t sz) {
+static int str_ptr_ok(Gen *g, int r, int a16, uint32_t cnt, uint32_t sz, int zero_hi) {
     if (!g->k.known[r]) return 0;
+    /* With 67h the host (seen on an AMD EPYC guest) does not copy overlapping
+     * operands element by element when the upper halves of ESI/EDI are not
+     * zero, so 16-bit MOVS uses zero upper halves (the other string
+     * instructions keep random ones). */
+    if (zero_hi && (g->k.val[r] >> 16) != 0) return 0;
     uint64_t pnt = a16 ? (g->k.val[r] & 0xFFFF) : g->k.val[r];
     uint64_t ext = cnt ? (uint64_t)(cnt - 1) * sz : 0;
     int up = !g->k.dfk || g->k.df == 0, down = !g->k.dfk || g->k.df == 1;
@@ -1141,20 +1146,22 @@ static int g_string(Gen *g, const Form *f) {
         }
         cnt = c;
     }
-    if (usi && (!str_ptr_ok(g, 6, a16, cnt, sz) || rnd(3) == 0))
-        setup_mov(g, 6, (a16 ? (r32() & 0xFFFF0000u) : 0) | (DATA_BASE + 64 + rnd(DATA_SIZE - 128)));
+    int zhi = a16 && op == 0;
+    uint32_t hi6 = a16 && !zhi && rnd(2) ? (r32() & 0xFFFF0000u) : 0, hi7 = a16 && !zhi && rnd(2) ? (r32() & 0xFFFF0000u) : 0;
+    if (usi && (!str_ptr_ok(g, 6, a16, cnt, sz, zhi) || rnd(3) == 0))
+        setup_mov(g, 6, hi6 | (DATA_BASE + 64 + rnd(DATA_SIZE - 128)));
     int placed = 0;
     if (udi && usi && g->k.known[6] && rnd(3) == 0) {
         /* destination close to the source: overlapping MOVS/CMPS */
         uint32_t d = (g->k.val[6] + (uint32_t)((int32_t)rnd(2 * cnt * sz + 9) - (int32_t)(cnt * sz + 4))) & (a16 ? 0xFFFFu : ~0u);
         uint32_t save = g->k.val[7]; int savek = g->k.known[7];
-        kset(g, 7, (a16 ? (r32() & 0xFFFF0000u) : 0) | d);
-        int ok = str_ptr_ok(g, 7, a16, cnt, sz);
+        kset(g, 7, hi7 | d);
+        int ok = str_ptr_ok(g, 7, a16, cnt, sz, zhi);
         g->k.val[7] = save; g->k.known[7] = savek;
-        if (ok) { setup_mov(g, 7, (a16 ? (r32() & 0xFFFF0000u) : 0) | d); placed = 1; }
+        if (ok) { setup_mov(g, 7, hi7 | d); placed = 1; }
     }
-    if (udi && !placed && (!str_ptr_ok(g, 7, a16, cnt, sz) || rnd(3) == 0))
-        setup_mov(g, 7, (a16 ? (r32() & 0xFFFF0000u) : 0) | (DATA_BASE + 64 + rnd(DATA_SIZE - 128)));
+    if (udi && !placed && (!str_ptr_ok(g, 7, a16, cnt, sz, zhi) || rnd(3) == 0))
+        setup_mov(g, 7, hi7 | (DATA_BASE + 64 + rnd(DATA_SIZE - 128)));
     Pfx p = {0};
     if (size == 16) padd(&p, 0x66);
     if (a16) padd(&p, 0x67);
