@@ -238,6 +238,17 @@ public final class I8042: PortDevice {
         if l12 != irq12Level { irq12Level = l12; irq12?(l12) }
     }
 
+    /// Power-on state of the controller and both devices (A20 gate off;
+    /// `onA20Change` is called if it was on).
+    public func reset() {
+        let wasA20 = a20, l1 = irq1Level, l12 = irq12Level
+        restoreState(I8042().saveState())
+        irq1Level = l1
+        irq12Level = l12
+        updateIRQs() // drops the lines that were up
+        if wasA20 { onA20Change?(false) }
+    }
+
     // MARK: State
 
     public func saveState() -> [String: UInt64] {

@@ -58,6 +58,8 @@ public final class PCIHost: PortDevice {
         fn.configWrite(offset: reg + lane, width: w, value: value & mask)
     }
 
+    public func reset() { address = 0 }
+
     public func saveState() -> [String: UInt64] { ["address": UInt64(address)] }
     public func restoreState(_ s: [String: UInt64]) { address = UInt32(truncatingIfNeeded: s["address"] ?? 0) }
 }
@@ -144,6 +146,9 @@ public final class I440FXHostBridge: PCIConfigSpace, PCIFunction {
         if Array(bytes[0x59...0x5F]) != oldPAM { onPAMChange?() }
         if bytes[0x72] != oldSMRAM { onSMRAMChange?() }
     }
+
+    /// Power-on register values (calls `onPAMChange`).
+    public func reset() { restoreState(I440FXHostBridge().saveState()) }
 
     public func saveState() -> [String: UInt64] {
         var s: [String: UInt64] = [:]
@@ -245,6 +250,14 @@ public final class Piix3ISABridge: PCIConfigSpace, PCIFunction {
             updateIRQs()
             onPIRQRouteChange?()
         }
+    }
+
+    /// Power-on register values; PCI interrupt levels already asserted stay
+    /// (they belong to the devices) but are unrouted until software routes them.
+    public func reset() {
+        restoreConfig(self, from: Piix3ISABridge().saveState())
+        updateIRQs()
+        onPIRQRouteChange?()
     }
 
     public func saveState() -> [String: UInt64] {

@@ -85,6 +85,15 @@ public final class Pit8254: PortDevice {
         }
     }
 
+    /// Power-on state: every counter unprogrammed (mode 0, OUT low), gate 2 low.
+    public func reset() {
+        for c in counters {
+            c.powerOn()
+            c.gate = c.index != 2
+            c.reschedule()
+        }
+    }
+
     // MARK: State
 
     public func saveState() -> [String: UInt64] {
@@ -153,6 +162,14 @@ public final class PitCounter {
 
     init(index: Int) { self.index = index }
 
+    /// Power-on values of every register (the gate is the board's).
+    func powerOn() {
+        mode = 0; bcd = false; access = 3; countRegister = 0
+        writeLSBNext = true; lowByteWritten = 0; readLSBNext = true
+        latchedCount = nil; latchedCountMSBNext = false; latchedStatus = nil
+        nullCountUntil = 0; armed = false; current = nil; previous = nil; heldValue = 0
+    }
+
     var modulus: UInt32 { bcd ? 10000 : 65536 }
 
     // MARK: Arithmetic model
@@ -162,6 +179,11 @@ public final class PitCounter {
         if let c = current {
             if t >= c.start { return evaluate(c, at: t) }
             if let p = previous { return evaluate(p, at: t) }
+            // Before the load clock the element's content is undefined; show
+            // the count about to load. (A guest's port reads take 1 ns here,
+            // not the ~1 µs of an ISA cycle, so "read once to wait for the
+            // load" — Linux's quick_pit_calibrate — must not see stale data.)
+            return (c.startValue, idleOut)
         }
         return (heldValue, idleOut)
     }

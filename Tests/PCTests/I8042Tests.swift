@@ -170,4 +170,36 @@ final class I8042Tests: XCTestCase {
         while k2.portRead(0x64, width: 1) & 1 != 0 { out2.append(UInt8(k2.portRead(0x60, width: 1))) }
         XCTAssertEqual(out2, drain())
     }
+
+    func testResetToPowerOn() {
+        cmd(0x60); data(0x47)
+        cmd(0xD1); data(0xDF)
+        kbc.key(0x1C, down: true)
+        kbc.reset()
+        XCTAssertEqual(a20, [true, false])
+        XCTAssertEqual(kbc.commandByte, 0x50)
+        XCTAssertEqual(status & 1, 0)
+        XCTAssertFalse(irq1)
+    }
+
+    /// The order Linux's i8042 driver probes in: flush, self test, CTR,
+    /// AUX loop with the AUX status bit, AUX disable/enable bit test, AUX
+    /// IRQ delivery through the loop command.
+    func testLinuxProbeSequence() {
+        XCTAssertNotEqual(status, 0xFF, "a controller is present")
+        XCTAssertEqual(drain(), [])
+        cmd(0xAA); XCTAssertEqual(drain(), [0x55])
+        cmd(0x20); let ctr = drain()[0]
+        cmd(0xD3); data(0x5A)
+        XCTAssertEqual(status & 0x21, 0x21)
+        XCTAssertEqual(drain(), [0x5A])
+        cmd(0x60); data(ctr | 0x20)
+        cmd(0x20); XCTAssertEqual(drain()[0] & 0x20, 0x20)
+        cmd(0x60); data(ctr & ~0x20)
+        cmd(0x20); XCTAssertEqual(drain()[0] & 0x20, 0x00)
+        cmd(0x60); data((ctr & ~0x20) | 0x02)
+        cmd(0xD3); data(0xA5)
+        XCTAssertTrue(irq12, "AUX IRQ delivered")
+        XCTAssertEqual(drain(), [0xA5])
+    }
 }

@@ -100,4 +100,25 @@ final class PCIHostTests: XCTestCase {
         XCTAssertEqual(lines.last!.0, 5)
         XCTAssertEqual(lines.last!.1, false)
     }
+
+    func testBridgeResets() {
+        var pamChanges = 0
+        nb.onPAMChange = { pamChanges += 1 }
+        address(0, 0, 0x58)
+        host.portWrite(0xCFD, width: 1, value: 0x30)
+        address(1, 0, 0x60)
+        host.portWrite(0xCFC, width: 1, value: 0x0B)
+        var lines: [(Int, Bool)] = []
+        sb.setIRQ = { lines.append(($0, $1)) }
+        sb.setPCIInterrupt(pirq: 0, source: 0, level: true)
+        nb.reset()
+        sb.reset()
+        host.reset()
+        XCTAssertEqual(pamChanges, 2)
+        XCTAssertTrue(nb.pam(forAddress: 0xF0000) == (false, false))
+        XCTAssertNil(sb.irq(forPIRQ: 0))
+        XCTAssertEqual(lines.last?.0, 11)
+        XCTAssertEqual(lines.last?.1, false, "unrouted by the reset")
+        XCTAssertEqual(host.portRead(0xCF8, width: 4), 0)
+    }
 }

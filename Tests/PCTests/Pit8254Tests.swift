@@ -268,4 +268,62 @@ final class Pit8254Tests: XCTestCase {
         }
         XCTAssertEqual(interrupts, 10, "1000 Hz for 10 ms")
     }
+
+    /// Linux's quick_pit_calibrate: channel 2, mode 0, count 0xFFFF, then
+    /// the MSB read (LSB, MSB without latch) must step down by one every
+    /// 256 clocks.
+    func testQuickCalibrationMSBSequence() {
+        portB.portWrite(0x61, width: 1, value: (portB.portRead(0x61, width: 1) & ~0x02) | 0x01)
+        out(0x43, 0xB0)
+        out(0x42, 0xFF); out(0x42, 0xFF)
+        var last: UInt8 = 0xFF
+        var changes: [UInt64] = []
+        for _ in 0..<100_000 {
+            clock.ns += 7
+            _ = inp(0x42)
+            let msb = inp(0x42)
+            if msb != last {
+                XCTAssertEqual(msb, last &- 1)
+                changes.append(Pit8254.tick(atNanoseconds: clock.ns))
+                last = msb
+            }
+        }
+        XCTAssertGreaterThan(changes.count, 2)
+        for (a, b) in zip(changes, changes.dropFirst()) { XCTAssertEqual(b - a, 256) }
+    }
+
+    func testNewCountInMode3TakesEffectAtHalfCycle() {
+        out(0x43, 0x36)
+        out(0x40, 100); out(0x40, 0)   // loads at tick 1: high 1–50, low 51–100
+        edges = []
+        clock.ns = ns(20)
+        out(0x40, 10); out(0x40, 0)    // the running half-cycle ends at 51
+        clock.advance(to: ns(80), step: 100)
+        XCTAssertEqual(edges.map { $0.0 }, [51, 56, 61, 66, 71, 76])
+        XCTAssertEqual(edges.map { $0.1 }, [false, true, false, true, false, true])
+    }
+
+    func testLinuxOneshotMode4() {
+        out(0x43, 0x38)                 // what pit_set_oneshot writes
+        out(0x40, 0xA9); out(0x40, 0x04)
+        edges = []
+        clock.advance(to: ns(3000), step: 1000)
+        XCTAssertEqual(edges.map { $0.0 }, [1194, 1195])
+        // The next event is programmed from the interrupt handler.
+        out(0x40, 100); out(0x40, 0)
+        let t = Pit8254.tick(atNanoseconds: clock.ns)
+        clock.advance(to: ns(t + 200), step: 1000)
+        XCTAssertEqual(edges.map { $0.0 }, [1194, 1195, t + 101, t + 102])
+    }
+
+    func testReset() {
+        out(0x43, 0x34)
+        out(0x40, 0xA9); out(0x40, 0x04)
+        portB.portWrite(0x61, width: 1, value: 1)
+        pit.reset()
+        XCTAssertNil(clock.scheduler.nextDue)
+        XCTAssertFalse(pit.outLevel(0))
+        XCTAssertEqual(edges.last?.1, false)
+        XCTAssertFalse(pit.counters[2].gate)
+    }
 }
