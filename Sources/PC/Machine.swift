@@ -155,10 +155,16 @@ public final class Machine {
     public func reset() {
         resetRequested = false
         cpu.reset()
-        cpu.setA20(true)
         pic.reset()
+        pit.reset()
+        keyboard.reset()
         systemControl.reset()
+        pci.reset()
+        northBridge.reset()
+        southBridge.reset()
         ide.reset()
+        // The RTC keeps running across a reset, as on a PC; A20 follows its sources.
+        cpu.setA20(keyboard.a20 || systemControl.a20)
     }
 
     /// One entry of the BIOS memory map (INT 15h E820 / boot_params).
