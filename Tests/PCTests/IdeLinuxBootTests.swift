@@ -33,19 +33,18 @@ final class IdeLinuxBootTests: XCTestCase {
 
         let bios = try ideFirmware()
         let m = try Machine(memorySize: 128 << 20)
-        let ide = IdeController(ports: m.ports, memory: m.memory)
-        let pic = m.pic
-        ide.irq14 = { pic.setIRQ(14, level: $0) }
-        ide.irq15 = { pic.setIRQ(15, level: $0) }
+        let ide = m.ide
         var unimplemented: [String] = []
         ide.log = { unimplemented.append($0) }
-        m.pci.attach(ide, device: 1, function: 1)
         ide.attachDisk(try RawFileDisk(path: disk.path), channel: 0, position: 0)
         ide.attachCDROM(try RawFileDisk(path: cd.path, readOnly: true), channel: 1, position: 0)
         try m.loadFirmware(bios)
 
         var serial: [UInt8] = []
-        m.com1.transmit = { serial.append($0) }
+        m.com1.transmit = { b in
+            serial.append(b)
+            if ProcessInfo.processInfo.environment["CAPSULE_IDE_ECHO"] == "1" { FileHandle.standardError.write(Data([b])) }
+        }
         func runUntil(_ marker: String, budget: Int) -> Bool {
             for _ in 0..<budget {
                 _ = m.run(instructions: 10_000_000)
