@@ -63,21 +63,28 @@ final class IdeLinuxBootTests: XCTestCase {
         }
         serial.removeAll()
         let commands = [
-            "dmesg | grep -iE 'ata[0-9]|scsi|sr0|sda'",
+            "dmesg | grep -iE 'ata[0-9]|sr0|sda'",
             "cat /proc/partitions",
-            "mount -t ext4 /dev/sda1 /mnt && echo capsule-ide-\\$((6*7)) > /mnt/idetest && sync && cat /mnt/idetest && rm /mnt/idetest && umount /mnt",
+            "mount -t ext4 /dev/sda1 /mnt && echo capsule-ide-$((6*7)) > /mnt/idetest && sync && cat /mnt/idetest && rm /mnt/idetest && umount /mnt",
             "dd if=/dev/sr0 bs=2048 count=1 2>/dev/null | head -c 17; echo",
             "dd if=/dev/sda of=/dev/null bs=1M count=32 2>&1 | tail -1",
-            "echo @@end@@",
+            "echo xfer-$(cat /sys/class/ata_device/dev1.0/xfer_mode)-$(cat /sys/class/ata_device/dev2.0/xfer_mode)",
         ]
-        m.queueSerialInput(Array((commands.joined(separator: "\n") + "\n").utf8))
-        _ = runUntil("@@end@@\r\n", budget: 3000)
+        for (i, c) in commands.enumerated() {
+            // The marker's echo differs from its output, so the typed line
+            // does not end the wait.
+            m.queueSerialInput(Array("\(c); echo CMD-\(i)-DONE-$((1+1))\n".utf8))
+            XCTAssertTrue(runUntil("CMD-\(i)-DONE-2", budget: 2000), "command \(i) finished")
+        }
         text = String(decoding: serial, as: UTF8.self)
         print(text)
         print("unimplemented: \(unimplemented)")
-        XCTAssertTrue(text.contains("sda1"), "partition table read")
+        XCTAssertTrue(text.contains(" sda1\r\n"), "partition table read")
         XCTAssertTrue(text.contains("capsule-ide-42"), "ext4 write/read back on sda1")
         XCTAssertTrue(text.contains("CAPSULE-CD-BLOCK0"), "CD read through sr")
-        XCTAssertTrue(text.contains("MWDMA2"), "disk runs bus-master DMA")
+        XCTAssertTrue(text.contains("xfer-XFER_MW_DMA_2-XFER_MW_DMA_2"), "disk and CD set to multiword DMA 2")
+        XCTAssertNotEqual(ide.primary.busMaster.prdTable, 0, "the disk's bus master was used")
+        XCTAssertNotEqual(ide.secondary.busMaster.prdTable, 0, "the CD's bus master was used")
+        XCTAssertTrue(text.contains("sr0"), "sr driver attached")
     }
 }
