@@ -15,7 +15,7 @@ public enum CaseFileError: Error, CustomStringConvertible {
         case .readFailed(let err): return "read failed: \(String(cString: strerror(err)))"
         case .badMagic(let b):
             return "not a CPUDIFF1 case file (magic bytes \(b.map { String(format: "%02x", $0) }.joined(separator: " ")))"
-        case .unsupportedVersion(let v): return "unsupported CPUDIFF1 version \(v) (this reader knows version 1)"
+        case .unsupportedVersion(let v): return "unsupported CPUDIFF1 version \(v) (this reader knows versions 1 and 2)"
         case .truncated(let what): return "case stream ends in the middle of \(what)"
         case .invalid(let what): return "invalid case stream: \(what)"
         }
@@ -53,6 +53,9 @@ public struct DiffCase: Sendable {
     public var expectedVector: UInt8?
     /// EFLAGS bits to compare (1 = compared).
     public var flagsMask: UInt32
+    /// EIP at the end: the end of the code, or the faulting instruction
+    /// (version 2; nil in version 1 files, whose fault states are not compared).
+    public var finalEIP: UInt32?
     public var finalGPRs: [UInt32]
     public var finalEFLAGS: UInt32
     public var finalData: [UInt8]
@@ -168,7 +171,7 @@ public final class CaseReader {
         let magic = try r.bytes(8, "the magic")
         guard magic == Array("CPUDIFF1".utf8) else { throw CaseFileError.badMagic(magic) }
         let version = try r.u32("the header")
-        guard version == 1 else { throw CaseFileError.unsupportedVersion(version) }
+        guard version == 1 || version == 2 else { throw CaseFileError.unsupportedVersion(version) }
         let count = try r.u32("the header")
         let seedLo = try r.u32("the header"), seedHi = try r.u32("the header")
         let codeBase = try r.u32("the header"), dataBase = try r.u32("the header")
@@ -216,6 +219,7 @@ public final class CaseReader {
         let istack = try reader.bytes(header.stackSize, what)
         let vector = try reader.u8(what)
         let mask = try reader.u32(what)
+        let feip: UInt32? = header.version >= 2 ? try reader.u32(what) : nil
         let fregs = try reader.u32s(8, what)
         let fflags = try reader.u32(what)
         let fdata = try reader.bytes(header.dataSize, what)
@@ -223,7 +227,7 @@ public final class CaseReader {
         read += 1
         return DiffCase(index: index, forms: forms, code: code, initialGPRs: iregs, initialEFLAGS: iflags,
                         initialData: idata, initialStack: istack,
-                        expectedVector: vector == 0xFF ? nil : vector, flagsMask: mask,
+                        expectedVector: vector == 0xFF ? nil : vector, flagsMask: mask, finalEIP: feip,
                         finalGPRs: fregs, finalEFLAGS: fflags, finalData: fdata, finalStack: fstack)
     }
 }

@@ -24,12 +24,14 @@ private func hex32(_ v: UInt32) -> String { String(format: "%08x", v) }
 public enum MismatchItem: Sendable, CustomStringConvertible {
     case outcome(expected: String, got: String)
     case gpr(index: Int, expected: UInt32, got: UInt32)
+    case eip(expected: UInt32, got: UInt32)
     case eflags(expected: UInt32, got: UInt32, mask: UInt32)
     case memory(window: String, address: UInt32, expected: UInt8, got: UInt8)
 
     public var description: String {
         switch self {
         case .outcome(let e, let g): return "outcome: expected \(e), got \(g)"
+        case .eip(let e, let g): return "EIP: expected \(hex32(e)) got \(hex32(g))"
         case .gpr(let i, let e, let g): return "\(gprNames[i]): expected \(hex32(e)) got \(hex32(g)) (xor \(hex32(e ^ g)))"
         case .eflags(let e, let g, let m):
             return "EFLAGS: expected \(hex32(e)) got \(hex32(g)) (compared mask \(hex32(m)); differing: \(flagNames((e ^ g) & m)))"
@@ -52,10 +54,11 @@ public struct Mismatch: Sendable {
         s += "  initial:"
         for i in 0..<8 { s += " \(gprNames[i])=\(hex32(c.initialGPRs[i]))" }
         s += " EFLAGS=\(hex32(c.initialEFLAGS)) [\(flagNames(c.initialEFLAGS))]\n"
-        if c.expectedVector == nil {
-            s += "  expected:"
+        if c.expectedVector == nil || c.finalEIP != nil {
+            s += c.expectedVector.map { "  at the fault (vector \($0)):" } ?? "  expected:"
             for i in 0..<8 { s += " \(gprNames[i])=\(hex32(c.finalGPRs[i]))" }
-            s += " EFLAGS=\(hex32(c.finalEFLAGS))\n"
+            s += " EFLAGS=\(hex32(c.finalEFLAGS))"
+            s += c.finalEIP.map { " EIP=\(hex32($0))\n" } ?? "\n"
         }
         for item in items {
             s += "  - \(item)\n"
@@ -125,13 +128,16 @@ public final class DifferentialRunner {
                 let ec = code.map { String(format: " (error code %x)", $0) } ?? ""
                 items.append(.outcome(expected: expected, got: "exception vector \(vector)\(ec) at EIP \(hex32(cpu.eip))"))
             }
-            return items.isEmpty ? nil : Mismatch(testCase: c, items: items)
+            // Version 2 files hold the state at the fault: a fault must leave
+            // everything as it was before the faulting instruction.
+            if !items.isEmpty || c.finalEIP == nil { return items.isEmpty ? nil : Mismatch(testCase: c, items: items) }
         default:
             items.append(.outcome(expected: expected, got: "\(outcome) at EIP \(hex32(cpu.eip))"))
             return Mismatch(testCase: c, items: items)
         }
-        if c.expectedVector != nil { return Mismatch(testCase: c, items: items) }
+        if c.expectedVector != nil && !items.isEmpty { return Mismatch(testCase: c, items: items) }
 
+        if let e = c.finalEIP, cpu.eip != e { items.append(.eip(expected: e, got: cpu.eip)) }
         for i in 0..<8 where cpu.gpr(i) != c.finalGPRs[i] {
             items.append(.gpr(index: i, expected: c.finalGPRs[i], got: cpu.gpr(i)))
         }

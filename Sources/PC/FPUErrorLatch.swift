@@ -2,7 +2,7 @@
 /// raises IRQ 13 through a latch that software clears by writing port 0xF0.
 public final class FPUErrorLatch: PortDevice {
     public var irq: ((Bool) -> Void)?
-    public private(set) var asserted = false
+    public internal(set) var asserted = false
 
     public init() {}
 

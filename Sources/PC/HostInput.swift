@@ -22,8 +22,20 @@ extension Machine {
         pendingSerialInput.append(contentsOf: bytes)
     }
 
+    /// Queues characters typed on the host as PS/2 key events.
+    public func queueKeyboardInput(_ bytes: [UInt8]) {
+        pendingKeyEvents.append(contentsOf: KeyboardLayout.events(for: bytes))
+    }
+
     /// Moves queued host input into devices and records when it did.
     func deliverHostInput() {
+        // One key event per boundary keeps the controller's queue short,
+        // as a typist (or a typematic repeat) would.
+        if !pendingKeyEvents.isEmpty {
+            let e = pendingKeyEvents.removeFirst()
+            keyboard.keyEvent(set2: e)
+            for b in e { inputLog.append(InputEvent(time: scheduler.now, target: .keyboard, byte: b)) }
+        }
         while !pendingSerialInput.isEmpty && com1.canReceive {
             let b = pendingSerialInput.removeFirst()
             com1.receive(b)

@@ -21,6 +21,7 @@ public final class Machine {
     public var resetOnTripleFault = true
     /// Host input waiting for room in its device.
     var pendingSerialInput: [UInt8] = []
+    var pendingKeyEvents: [[UInt8]] = []
     /// Every host input delivered so far, stamped with virtual time.
     public internal(set) var inputLog: [InputEvent] = []
     /// Called between slices so the host side can feed input and check stops.
@@ -37,14 +38,34 @@ public final class Machine {
     public let southBridge: Piix3ISABridge
     public let fpuError: FPUErrorLatch
     public let ide: IdeController
+    /// Disks and CD media attached to the IDE controller, in attach order
+    /// (primary master, primary slave, secondary master).
+    public private(set) var media: [BlockDevice] = []
+
+    /// Attaches a hard disk to the primary channel (position 0 master, 1 slave).
+    public func attachHardDisk(_ disk: BlockDevice, position: Int) {
+        _ = ide.attachDisk(disk, channel: 0, position: position)
+        media.append(disk)
+    }
+
+    /// Attaches an ATAPI CD-ROM with `medium` as the secondary master.
+    public func attachCDROM(_ medium: BlockDevice) {
+        _ = ide.attachCDROM(medium, channel: 1, position: 0)
+        media.append(medium)
+    }
+
     /// Set when the guest asked for a reset (i8042 pulse, port 0x92, 0xCF9).
-    public private(set) var resetRequested = false
+    public internal(set) var resetRequested = false
 
     /// Default RTC start (2026-01-01T00:00:00Z): the machine never reads
     /// the host clock, so its calendar starts where its configuration says.
     public static let defaultRTCStart: Int64 = 1_767_225_600
 
+    /// The calendar time the RTC started from (part of the configuration).
+    public let rtcStart: Int64
+
     public init(memorySize: Int, rtcStart: Int64 = Machine.defaultRTCStart) throws {
+        self.rtcStart = rtcStart
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
             throw MachineError("memory size must be at least 1 MiB and a multiple of 4 KiB")
         }

@@ -1,7 +1,7 @@
 /// The POST diagnostic port (0x80): firmware writes progress codes here.
 public final class PostCodePort: PortDevice {
     public var onCode: ((UInt8) -> Void)?
-    public private(set) var lastCode: UInt8 = 0
+    public internal(set) var lastCode: UInt8 = 0
 
     public init() {}
 

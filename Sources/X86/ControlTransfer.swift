@@ -47,16 +47,22 @@ extension CPU {
             if goff > td.limit { throw CPUFault.gp(0) }
             try loadCodeSegment(target, td, cpl: cpl)
             eip = goff
-        case 5:
-            if d.dpl < cpl || d.dpl < rpl { throw CPUFault.gp(selectorError(sel)) }
-            if !d.present { throw CPUFault.np(selectorError(sel)) }
-            try taskSwitch(through: d.gateSelector, reason: .jump)
-        case 1, 9:
-            if d.dpl < cpl || d.dpl < rpl { throw CPUFault.gp(selectorError(sel)) }
-            if !d.present { throw CPUFault.np(selectorError(sel)) }
-            try taskSwitch(to: sel, d, reason: .jump)
+        case 1, 5, 9:
+            try taskTransfer(sel, d, rpl: rpl, reason: .jump)
         default:
             throw CPUFault.gp(selectorError(sel))
+        }
+    }
+
+    /// JMP/CALL to a task gate or an available TSS: the same privilege and
+    /// presence checks for both, then a task switch.
+    func taskTransfer(_ sel: UInt16, _ d: Descriptor, rpl: Int, reason: TaskSwitchReason) throws(CPUFault) {
+        if d.dpl < cpl || d.dpl < rpl { throw CPUFault.gp(selectorError(sel)) }
+        if !d.present { throw CPUFault.np(selectorError(sel)) }
+        if d.systemType == 5 {
+            try taskSwitch(through: d.gateSelector, reason: reason)
+        } else {
+            try taskSwitch(to: sel, d, reason: reason)
         }
     }
 
@@ -102,14 +108,8 @@ extension CPU {
             if d.dpl < cpl || d.dpl < rpl { throw CPUFault.gp(selectorError(sel)) }
             if !d.present { throw CPUFault.np(selectorError(sel)) }
             try callGate(d)
-        case 5:
-            if d.dpl < cpl || d.dpl < rpl { throw CPUFault.gp(selectorError(sel)) }
-            if !d.present { throw CPUFault.np(selectorError(sel)) }
-            try taskSwitch(through: d.gateSelector, reason: .call)
-        case 1, 9:
-            if d.dpl < cpl || d.dpl < rpl { throw CPUFault.gp(selectorError(sel)) }
-            if !d.present { throw CPUFault.np(selectorError(sel)) }
-            try taskSwitch(to: sel, d, reason: .call)
+        case 1, 5, 9:
+            try taskTransfer(sel, d, rpl: rpl, reason: .call)
         default:
             throw CPUFault.gp(selectorError(sel))
         }

@@ -118,7 +118,12 @@ extension CPU {
             case 2, 3:
                 let lin = try linearForWrite(eaSeg, eaOff, 4)
                 if try x87StoreMemory(pop: reg == 3, { X87.toFloat32($0, cw: cw) }, { (b: UInt64) throws(CPUFault) in try self.writeLin32(lin, UInt32(truncatingIfNeeded: b), self.tlbUserOffset) }) {}
-            case 4: try x87LoadEnvironment()
+            case 4:
+                let saved = fpu
+                do { try x87LoadEnvironment() } catch {
+                    fpu = saved
+                    throw error
+                }
             case 5: fpu.control = try read16(eaSeg, eaOff) | 0x40; x87RecheckPending()
             case 6:
                 try x87StoreEnvironment()
@@ -158,8 +163,15 @@ extension CPU {
                 let seg = eaSeg, off = eaOff
                 _ = try x87StoreMemory(pop: reg == 3, { X87.toFloat64($0, cw: cw) }, { (b: UInt64) throws(CPUFault) in try self.write64(seg, off, b) })
             case 4:
-                try x87LoadEnvironment()
-                try x87LoadRegisters(at: eaOff &+ UInt32(x87EnvironmentSize))
+                // FRSTOR is all or nothing: a fault part-way leaves the x87 as it was.
+                let saved = fpu
+                do {
+                    try x87LoadEnvironment()
+                    try x87LoadRegisters(at: eaOff &+ UInt32(x87EnvironmentSize))
+                } catch {
+                    fpu = saved
+                    throw error
+                }
             case 6:
                 try x87StoreEnvironment()
                 try x87StoreRegisters(at: eaOff &+ UInt32(x87EnvironmentSize))
@@ -353,7 +365,9 @@ extension CPU {
         flagBits &= ~(EFlags.zf | EFlags.pf | EFlags.cf | EFlags.of | EFlags.sf | EFlags.af)
         if x87Operands(0, i) {
             let c = X87.compare(fpu.st(0), fpu.st(i), unordered: unordered)
-            if x87Signal(c.flags, conditions: 0x0200) { flagBits |= c.relation.eflags }
+            // EFLAGS are written even with IE or DE unmasked (checked on hardware).
+            x87Signal(c.flags, conditions: 0x0200)
+            flagBits |= c.relation.eflags
         } else {
             flagBits |= EFlags.zf | EFlags.pf | EFlags.cf
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Capsule
 import Debugger
 import Foundation
 import PC
@@ -7,26 +8,14 @@ import X86
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a machine.")
 
-    @Option(help: "Raw firmware image (64 KiB or 128 KiB) mapped below 1 MiB and 4 GiB.")
-    var firmware: String?
+    @Argument(help: "A capsule to resume (see `capsule create`); omit to run a machine built from the options.")
+    var name: String?
 
-    @Option(help: "Linux bzImage to boot directly (32-bit boot protocol).")
-    var kernel: String?
+    @OptionGroup var machineOptions: MachineOptions
+    @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "Initial ramdisk for --kernel.")
-    var initrd: String?
-
-    @Option(help: "Kernel command line for --kernel.")
-    var append: String = "console=ttyS0"
-
-    @Option(help: "Raw disk image on the first IDE channel (master); repeat for the slave.")
-    var disk: [String] = []
-
-    @Option(help: "ISO image in an ATAPI CD-ROM on the second IDE channel.")
-    var cdrom: String?
-
-    @Option(help: "Guest RAM, e.g. 16M, 128M, 1G.")
-    var memory: String = "128M"
+    @Option(help: "Suspend the capsule after this many instructions of this run.")
+    var suspendAfter: UInt64?
 
     @Flag(help: "Print every byte written to port 0x80 as 'POST 0xNN' on stderr.")
     var postCodes = false
@@ -37,8 +26,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Display: none, or text (render the VGA text screen in this terminal).")
     var display: String = "none"
 
+    @Flag(help: "Pace virtual time to wall-clock time (interactive use); by default the guest runs as fast as it can.")
+    var realtime = false
+
     @Option(help: "Stop after this many instructions.")
     var maxInstructions: UInt64?
+
+    @Flag(help: "At the end print one SHA-256 of the complete machine state as the last stderr line: state-hash HEX.")
+    var stateHash = false
 
     @Flag(help: "Log unimplemented ports and other guest oddities to stderr.")
     var log = false
@@ -49,22 +44,42 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "With --gdb: hold the guest at its first instruction until gdb connects.")
     var gdbWait = false
 
-    func readFile(_ path: String, what: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read \(what) '\(path)'")
+    func run() throws {
+        if let name {
+            guard machineOptions.isEmpty else {
+                throw ValidationError("a capsule carries its own machine: give either a capsule name or machine options")
+            }
+            let store = try openStore(storeOptions)
+            let capsule: MachineCapsule
+            do { capsule = try MachineCapsule(resuming: name, store: store) } catch {
+                throw ValidationError("cannot resume capsule '\(name)': \(error)")
+            }
+            try start(capsule.machine, capsule: capsule)
+            return
         }
-        return [UInt8](data)
+        if suspendAfter != nil { throw ValidationError("--suspend-after needs a capsule name (capsule create NAME first)") }
+        var options = machineOptions
+        if options.isEmpty {
+            try DefaultGuest.ensure()
+            options.kernel = DefaultGuest.kernel.path
+            options.initrd = DefaultGuest.initrd.path
+            options.append = DefaultGuest.commandLine
+        }
+        let (machine, _) = try options.build()
+        for (i, path) in options.disk.enumerated() {
+            do { machine.attachHardDisk(try RawFileDisk(path: path), position: i) } catch {
+                throw ValidationError("--disk \(path): \(error)")
+            }
+        }
+        if let cdrom = options.cdrom {
+            do { machine.attachCDROM(try RawFileDisk(path: cdrom, readOnly: true)) } catch {
+                throw ValidationError("--cdrom \(cdrom): \(error)")
+            }
+        }
+        try start(machine, capsule: nil)
     }
 
-    func run() throws {
-        guard let bytes = parseSize(memory) else { throw ValidationError("bad --memory '\(memory)': use a size like 16M or 1G") }
-        if firmware == nil && kernel == nil && disk.isEmpty && cdrom == nil {
-            throw ValidationError("nothing to run: give --kernel FILE, --disk IMAGE, --cdrom ISO or --firmware FILE")
-        }
-        if disk.count > 2 { throw ValidationError("at most two --disk images (primary master and slave)") }
-        if initrd != nil && kernel == nil { throw ValidationError("--initrd needs --kernel") }
-        let machine: Machine
-        do { machine = try Machine(memorySize: bytes) } catch { throw ValidationError("\(error)") }
+    func start(_ machine: Machine, capsule: MachineCapsule?) throws {
         guard display == "none" || display == "text" else { throw ValidationError("bad --display '\(display)': use none or text") }
         if display == "text" && serial == "stdio" {
             throw ValidationError("--display text draws on this terminal; send the serial port elsewhere with --serial file:PATH or none")
@@ -79,36 +94,12 @@ struct RunCommand: ParsableCommand {
         if log {
             machine.ports.log = { FileHandle.standardError.write("capsule: \($0)\n".data(using: .utf8)!) }
         }
-        do {
-            try machine.loadFirmware(try firmware.map { try readFile($0, what: "firmware image") } ?? Machine.embeddedBIOS())
-            for (i, path) in disk.enumerated() {
-                do {
-                    _ = machine.ide.attachDisk(try RawFileDisk(path: path), channel: 0, position: i)
-                } catch {
-                    throw ValidationError("--disk \(path): \(error)")
-                }
-            }
-            if let cdrom {
-                do {
-                    _ = machine.ide.attachCDROM(try RawFileDisk(path: cdrom, readOnly: true), channel: 1, position: 0)
-                } catch {
-                    throw ValidationError("--cdrom \(cdrom): \(error)")
-                }
-            }
-            if let kernel {
-                let k = try readFile(kernel, what: "kernel")
-                let i = try initrd.map { try readFile($0, what: "initrd") }
-                try LinuxLoader.load(kernel: k, initrd: i, commandLine: append, into: machine)
-            }
-        } catch let e as MachineError {
-            throw ValidationError(e.description)
-        }
-
         let cpu = machine.cpu
         let console = Console()
         if serial == "stdio" || display == "text" { console.start() }
         defer { console.restore() }
         let screen = display == "text" ? TextDisplay() : nil
+        let pacer = realtime ? RealtimePacer(startVirtual: machine.scheduler.now) : nil
         screen?.start()
         defer { screen?.stop() }
         var gdbServer: GDBServer?
@@ -124,26 +115,47 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--gdb-wait needs --gdb")
         }
         var quit = false
+        var suspend = false
         var gdbEnded = false
+        SignalFlags.install()
+        // --max-instructions and --suspend-after count what this run executes.
+        let startCount = cpu.instructionCount
+        let suspendLimit = suspendAfter ?? UInt64.max
         machine.onSliceBoundary = {
             if let g = gdbServer, g.hasPendingConnection { cpu.requestStop() }
             output.flush()
             screen?.refresh(machine)
             let input = console.takeInput()
-            if !input.isEmpty { machine.queueSerialInput(input) }
-            if let c = console.takeCommand(), c == .quit {
+            if !input.isEmpty {
+                // With the VGA screen on this terminal, typing goes to the PS/2 keyboard.
+                if screen != nil { machine.queueKeyboardInput(input) } else { machine.queueSerialInput(input) }
+            }
+            pacer?.pace(virtualNanoseconds: machine.scheduler.now)
+            switch console.takeCommand() {
+            case .quit?:
                 quit = true
                 cpu.requestStop()
+            case .suspend?:
+                suspend = true
+                cpu.requestStop()
+            case nil:
+                break
             }
+            if SignalFlags.terminate != 0 {
+                suspend = true
+                cpu.requestStop()
+            }
+            if let n = suspendAfter, cpu.instructionCount &- startCount >= n { cpu.requestStop() }
         }
         if let g = gdbServer, gdbWait {
             FileHandle.standardError.write("capsule: waiting for gdb on port \(g.port)\n".data(using: .utf8)!)
             if let end = g.waitForDebugger(), end == .killed || end == .exited { gdbEnded = true }
         }
-        let limit = maxInstructions ?? UInt64.max
+        let limit = min(maxInstructions ?? UInt64.max, suspendLimit)
         var reason = Machine.StopReason.stopRequested
         while !gdbEnded {
-            reason = machine.run(instructions: limit &- min(limit, cpu.instructionCount))
+            let done = cpu.instructionCount &- startCount
+            reason = machine.run(instructions: limit &- min(limit, done))
             if reason == .stopRequested, !quit, let g = gdbServer, let end = g.poll() {
                 if end == .killed || end == .exited { break }
                 continue
@@ -169,7 +181,19 @@ struct RunCommand: ParsableCommand {
         case .watchpoint(let a): text = "watchpoint at 0x\(String(a, radix: 16))"
         }
         let eip = String(format: "%04X:%08X", cpu.segment(1).selector, cpu.eip)
-        FileHandle.standardError.write("capsule: stopped: \(text) at \(eip) after \(cpu.instructionCount) instructions\n".data(using: .utf8)!)
+        FileHandle.standardError.write("capsule: stopped: \(text) at \(eip) after \(cpu.instructionCount &- startCount) instructions\n".data(using: .utf8)!)
+        if let capsule, suspend || suspendAfter != nil {
+            do {
+                let hash = try capsule.save()
+                FileHandle.standardError.write("capsule: suspended '\(capsule.name)' (manifest \(hash.hex.prefix(16))) in \(capsule.store.root)\n".data(using: .utf8)!)
+            } catch {
+                FileHandle.standardError.write("capsule: suspend failed, the previous capsule is intact: \(error)\n".data(using: .utf8)!)
+                throw ExitCode(4)
+            }
+        }
+        if stateHash {
+            FileHandle.standardError.write("state-hash \(try StateHash.of(machine).hex)\n".data(using: .utf8)!)
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -82,6 +82,8 @@ final class CPUDiffTests: XCTestCase {
             XCTAssertEqual(c.initialData.count, reader.header.dataSize)
             XCTAssertEqual(c.finalStack.count, reader.header.stackSize)
             XCTAssertEqual(c.flagsMask & 0x003F_0000, 0, "RF VM AC VIF VIP ID are never compared")
+            XCTAssertNotNil(c.finalEIP)
+            if c.expectedVector == nil { XCTAssertEqual(c.finalEIP, reader.header.codeBase + UInt32(c.code.count)) }
             n += 1
         }
         XCTAssertEqual(n, 500)
@@ -95,13 +97,27 @@ final class CPUDiffTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: file) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gen)
-        p.arguments = ["--seed", "5", "--count", "300", "--out", file]
+        p.arguments = ["--seed", "5", "--count", "2000", "--out", file]
         try p.run()
         p.waitUntilExit()
         let reader = try CaseReader(path: file)
         let runner = try DifferentialRunner(header: reader.header)
-        var checked = 0
+        var checked = 0, faults = 0
         while let c = try reader.next() {
+            if c.expectedVector != nil, runner.run(c) == nil {
+                // the state at a fault is compared too
+                var bad = c
+                bad.finalGPRs[0] ^= 1
+                XCTAssertNotNil(runner.run(bad), "a wrong register at a fault must be reported")
+                bad = c
+                bad.finalEIP = c.finalEIP.map { $0 &+ 1 }
+                XCTAssertTrue(runner.run(bad)?.items.contains { if case .eip = $0 { return true }; return false } ?? false)
+                bad = c
+                bad.expectedVector = c.expectedVector == 0 ? 6 : 0
+                XCTAssertNotNil(runner.run(bad), "a different exception must be reported")
+                faults += 1
+                continue
+            }
             guard c.expectedVector == nil, runner.run(c) == nil else { continue }
             var bad = c
             bad.finalGPRs[3] ^= 0x100
@@ -127,6 +143,7 @@ final class CPUDiffTests: XCTestCase {
             checked += 1
         }
         XCTAssertGreaterThan(checked, 0)
+        XCTAssertGreaterThan(faults, 0)
     }
 
     func testReaderRejectsBadInput() throws {
@@ -148,10 +165,10 @@ final class CPUDiffTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("0 of 1 cases"), "\(error)")
         }
         var v2 = Data("CPUDIFF1".utf8)
-        withUnsafeBytes(of: UInt32(2).littleEndian) { v2.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(3).littleEndian) { v2.append(contentsOf: $0) }
         try v2.write(to: URL(fileURLWithPath: bad))
         XCTAssertThrowsError(try CaseReader(path: bad)) { error in
-            XCTAssertTrue("\(error)".contains("version 2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("version 3"), "\(error)")
         }
     }
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- layout */
@@ -123,7 +124,8 @@ typedef struct {
     KState k;
 } Fix;
 
-#define MAXSTEPS 4
+#define MAXSTEPS 8
+static int max_steps = 4; /* --max-steps */
 
 typedef struct {
     uint8_t code[CODE_MAX + 64];
@@ -137,8 +139,12 @@ typedef struct {
     int nf;
     int faults; /* a form that must raise an exception was emitted */
     /* self-modifying code: bytes of the code the sequence may overwrite */
-    struct { int pos; uint8_t val; } smc[16];
+    struct { int pos; uint8_t val; } smc[4 * MAXSTEPS];
     int nsmc;
+    /* instructions that may fault (DIV, IDIV, AAM, #UD forms): where they start
+     * and which arithmetic flags are undefined there */
+    struct { int pos; uint32_t undef; } fsite[MAXSTEPS * 2];
+    int nfsite;
     uint32_t regs[8], flags;
     uint8_t data[DATA_SIZE], stack[STACK_SIZE];
 } Gen;
@@ -202,6 +208,12 @@ static const char *cc_name[16] = {"O", "NO", "B", "AE", "E", "NE", "BE", "A", "S
 
 static int pick_dst(int size) { if (size == 8) return rnd(8); int r = rnd(7); return r >= 4 ? r + 1 : r; }
 static int pick_any(void) { return rnd(8); }
+
+static void fault_site(Gen *g) {
+    g->fsite[g->nfsite].pos = g->len;
+    g->fsite[g->nfsite].undef = g->k.undef;
+    g->nfsite++;
+}
 
 /* emit `mov r32, imm32` (B8+r) as a setup instruction */
 static void setup_mov(Gen *g, int r, uint32_t v) { e8(g, 0xB8 + r); e32(g, v); kset(g, r, v); }
@@ -492,6 +504,7 @@ static int g_unary(Gen *g, const Form *f) {
     }
     if (!plan_rm(g, &o, size, wr, MF_STACK_OK)) return 0;
     rm_pfx(&p, &o, size, wr, wr);
+    if (op >= 6) fault_site(g);
     emit_pfx(g, &p);
     e8(g, size == 8 ? 0xF6 : 0xF7);
     emit_rm(g, op, &o);
@@ -1278,6 +1291,7 @@ static int g_bcd(Gen *g, const Form *f) {
     case 4: case 5: {
         uint32_t base = rnd(2) ? 10 : rnd(4) == 0 ? edge_val(8) : rnd(256);
         if (f->a == 4 && base == 0) { if (g->cur != g->nsteps - 1) base = 10; else g->faults = 1; }
+        if (f->a == 4) fault_site(g);
         e8(g, f->a == 4 ? 0xD4 : 0xD5); e8(g, base);
         fl_set(g, SF | ZF | PF, OF | AF | CF);
         break;
@@ -1329,12 +1343,13 @@ static int g_nop(Gen *g, const Form *f) {
 /* instructions that must raise #UD: a=0 UD2, 1 LOCK on register operand, 2 LOCK on non-lockable */
 static int g_ud(Gen *g, const Form *f) {
     if (g->cur != g->nsteps - 1) return 0;
+    MemOp m;
+    if (f->a == 2 && !plan_mem(g, 4, 0, 0, &m)) return 0;
+    fault_site(g);
     switch (f->a) {
     case 0: e8(g, 0x0F); e8(g, 0x0B); break;
     case 1: e8(g, 0xF0); e8(g, rnd(8) * 8 + 1); emit_reg(g, rnd(8), pick_dst(32)); break;
     default: {
-        MemOp m;
-        if (!plan_mem(g, 4, 0, 0, &m)) return 0;
         if (m.a16) e8(g, 0x67);
         e8(g, 0xF0); e8(g, 0x8B); emit_mem(g, rnd(8), &m);
     }
@@ -1512,8 +1527,8 @@ static void init_state(Gen *g) {
 static int gen_case(Gen *g) {
     static Gen save;
     init_state(g);
-    g->len = 0; g->nfix = 0; g->nf = 0; g->faults = 0; g->nsmc = 0;
-    g->nsteps = 1 + rnd(MAXSTEPS);
+    g->len = 0; g->nfix = 0; g->nf = 0; g->faults = 0; g->nsmc = 0; g->nfsite = 0;
+    g->nsteps = 1 + rnd(max_steps);
     for (int s = 0; s < g->nsteps; s++) {
         for (int i = 0; i < g->nfix; i++) if (g->fix[i].target == s) kmerge(&g->k, &g->fix[i].k);
         g->cur = s;
@@ -1553,11 +1568,18 @@ static int gen_case(Gen *g) {
 static sigjmp_buf jb;
 static volatile sig_atomic_t got_sig;
 
-static volatile uint32_t fault_addr;
-static void on_signal(int sig, siginfo_t *si, void *uc) {
-    (void)uc;
+static volatile uint32_t fault_addr, fault_eip, fault_flags, fault_regs[8];
+static void on_signal(int sig, siginfo_t *si, void *ucv) {
+    ucontext_t *uc = ucv;
+    const greg_t *gr = uc->uc_mcontext.gregs;
     got_sig = sig;
     fault_addr = (uint32_t)(uintptr_t)si->si_addr;
+    fault_eip = (uint32_t)gr[REG_EIP];
+    fault_flags = (uint32_t)gr[REG_EFL];
+    fault_regs[0] = (uint32_t)gr[REG_EAX]; fault_regs[1] = (uint32_t)gr[REG_ECX];
+    fault_regs[2] = (uint32_t)gr[REG_EDX]; fault_regs[3] = (uint32_t)gr[REG_EBX];
+    fault_regs[4] = (uint32_t)gr[REG_UESP]; fault_regs[5] = (uint32_t)gr[REG_EBP];
+    fault_regs[6] = (uint32_t)gr[REG_ESI]; fault_regs[7] = (uint32_t)gr[REG_EDI];
     siglongjmp(jb, 1);
 }
 
@@ -1602,7 +1624,8 @@ typedef struct {
     uint32_t regs[8], flags;
     uint8_t data[DATA_SIZE], stack[STACK_SIZE];
     uint8_t vector;
-    int discard; /* 0 keep; 1 signal; 2 escaped the windows */
+    uint32_t eip, mask;
+    int discard; /* 0 keep; 1 signal; 2 escaped the windows; 3 fault at an unexpected place */
     int sig;
 } Result;
 
@@ -1658,16 +1681,22 @@ static void run_native(Gen *g, Result *res) {
     if (!guard_ok(data_page, DATA_PAGES, doff, DATA_SIZE) || !guard_ok(stack_page, STACK_PAGES, soff, STACK_SIZE) ||
         !code_ok(g)) { res->discard = 2; pages_dirty = 1; return; }
     for (uint32_t i = g->len + 5; i < CODE_MAX + 64; i++) if (code_page[i] != CODE_FILL) { res->discard = 2; pages_dirty = 1; return; }
+    memcpy(res->data, data_page + doff, DATA_SIZE);
+    memcpy(res->stack, stack_page + soff, STACK_SIZE);
     if (res->vector == 0xFF) {
         memcpy(res->regs, cd_out_regs, sizeof res->regs);
         res->flags = cd_out_flags;
-        memcpy(res->data, data_page + doff, DATA_SIZE);
-        memcpy(res->stack, stack_page + soff, STACK_SIZE);
+        res->eip = CODE_BASE + g->len;
+        res->mask = ~ALWAYS_IGNORED & ~g->k.undef;
     } else {
-        memset(res->regs, 0, sizeof res->regs);
-        res->flags = 0;
-        memcpy(res->data, g->data, DATA_SIZE);
-        memcpy(res->stack, g->stack, STACK_SIZE);
+        /* the state at the faulting instruction, which must not have changed anything */
+        int site = -1;
+        for (int i = 0; i < g->nfsite; i++) if (CODE_BASE + g->fsite[i].pos == fault_eip) site = i;
+        if (site < 0) { res->discard = 3; return; }
+        for (int i = 0; i < 8; i++) res->regs[i] = fault_regs[i];
+        res->flags = fault_flags;
+        res->eip = fault_eip;
+        res->mask = ~ALWAYS_IGNORED & ~g->fsite[site].undef;
     }
 }
 
@@ -1680,7 +1709,7 @@ static void w32(uint32_t v) { w16(v); w16(v >> 16); }
 
 static void write_header(uint32_t count, uint64_t seed) {
     fwrite("CPUDIFF1", 1, 8, out);
-    w32(1); /* version */
+    w32(2); /* version */
     w32(count);
     w32((uint32_t)seed); w32((uint32_t)(seed >> 32));
     w32(CODE_BASE); w32(DATA_BASE); w32(DATA_SIZE); w32(STACK_BASE); w32(STACK_SIZE);
@@ -1693,7 +1722,6 @@ static void write_header(uint32_t count, uint64_t seed) {
 }
 
 static void write_case(uint32_t index, Gen *g, Result *r) {
-    uint32_t mask = ~ALWAYS_IGNORED & ~g->k.undef;
     w32(index);
     w8((uint32_t)g->len);
     w8((uint32_t)g->nf);
@@ -1704,7 +1732,8 @@ static void write_case(uint32_t index, Gen *g, Result *r) {
     fwrite(g->data, 1, DATA_SIZE, out);
     fwrite(g->stack, 1, STACK_SIZE, out);
     w8(r->vector);
-    w32(mask);
+    w32(r->mask);
+    w32(r->eip);
     for (int i = 0; i < 8; i++) w32(r->regs[i]);
     w32(r->flags);
     fwrite(r->data, 1, DATA_SIZE, out);
@@ -1714,7 +1743,7 @@ static void write_case(uint32_t index, Gen *g, Result *r) {
 /* -------------------------------------------------------------------- main */
 
 static void usage(void) {
-    fprintf(stderr, "usage: cpudiff-gen --seed S --count N --out FILE|- [--stats] [--list-forms] [--verbose]\n");
+    fprintf(stderr, "usage: cpudiff-gen --seed S --count N --out FILE|- [--max-steps 1..8 (4)] [--stats] [--list-forms] [--verbose]\n");
     exit(2);
 }
 
@@ -1727,6 +1756,10 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) outpath = argv[++i];
+        else if (!strcmp(argv[i], "--max-steps") && i + 1 < argc) {
+            max_steps = atoi(argv[++i]);
+            if (max_steps < 1 || max_steps > MAXSTEPS) { fprintf(stderr, "cpudiff-gen: --max-steps must be 1..%d\n", MAXSTEPS); return 2; }
+        }
         else if (!strcmp(argv[i], "--stats")) stats = 1;
         else if (!strcmp(argv[i], "--list-forms")) list = 1;
         else if (!strcmp(argv[i], "--verbose")) verbose = 1;
@@ -1748,7 +1781,7 @@ int main(int argc, char **argv) {
 
     write_header((uint32_t)count, seed);
     static uint64_t hist[1024];
-    uint64_t generated = 0, genfail = 0, disc_sig[32] = {0}, escaped = 0, vec_de = 0, vec_ud = 0, steps = 0, bytes = 0;
+    uint64_t generated = 0, genfail = 0, disc_sig[32] = {0}, escaped = 0, oddfault = 0, vec_de = 0, vec_ud = 0, steps = 0, bytes = 0;
     static Gen g;
     static Result res;
     struct timespec t0, t1;
@@ -1766,6 +1799,11 @@ int main(int argc, char **argv) {
                 for (int i = 0; i < g.len; i++) fprintf(stderr, " %02x", g.code[i]);
                 fprintf(stderr, "\n");
             }
+            continue;
+        }
+        if (res.discard == 3) {
+            oddfault++;
+            if (verbose && oddfault < 20) fprintf(stderr, "fault at unexpected EIP %08x\n", fault_eip);
             continue;
         }
         if (res.discard == 2) {
@@ -1799,9 +1837,10 @@ int main(int argc, char **argv) {
         double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
         fprintf(stderr, "cpudiff-gen: seed %llu: %llu cases written in %.2f s (%.0f cases/s)\n", (unsigned long long)seed,
                 (unsigned long long)count, secs, count / (secs > 0 ? secs : 1));
-        fprintf(stderr, "  generated %llu, generator retries %llu, discarded: SIGSEGV %llu SIGBUS %llu SIGTRAP %llu, escaped windows %llu\n",
+        fprintf(stderr, "  generated %llu, generator retries %llu, discarded: SIGSEGV %llu SIGBUS %llu SIGTRAP %llu, escaped windows %llu, faults elsewhere %llu\n",
                 (unsigned long long)generated, (unsigned long long)genfail, (unsigned long long)disc_sig[SIGSEGV],
-                (unsigned long long)disc_sig[SIGBUS], (unsigned long long)disc_sig[SIGTRAP], (unsigned long long)escaped);
+                (unsigned long long)disc_sig[SIGBUS], (unsigned long long)disc_sig[SIGTRAP], (unsigned long long)escaped,
+                (unsigned long long)oddfault);
         fprintf(stderr, "  expected #DE %llu, #UD %llu; mean %.2f instruction forms and %.1f code bytes per case\n",
                 (unsigned long long)vec_de, (unsigned long long)vec_ud, count ? (double)steps / count : 0.0, count ? (double)bytes / count : 0.0);
         int missing = 0;

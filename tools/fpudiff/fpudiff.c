@@ -3,6 +3,8 @@
  *
  *   gcc -O2 -o fpudiff fpudiff.c          (x86_64 or i686 host)
  *   ./fpudiff SEED CASES_PER_OP [op ...] > cases.txt
+ *   EDGE=1 ./fpudiff ...     (special-value-heavy operands, FPREM exponent
+ *                             differences around 64, values around 0.5)
  *
  * One case per line, all fields hex:
  *   op cw a b r1 r2 sw
@@ -31,7 +33,7 @@ static uint64_t rnd(void) {
 }
 static int rn(int n) { return (int)(rnd() % (uint64_t)n); }
 
-enum { K_REG1, K_REG2, K_REG1_2OUT, K_CMP, K_MEMLOAD, K_MEMSTORE };
+enum { K_REG1, K_REG2, K_REG1_2OUT, K_CMP, K_MEMLOAD, K_MEMSTORE, K_COMI };
 
 /* ---- register operations ------------------------------------------------ */
 #define PRE  "fninit\n\tfldcw %[cw]\n\t"
@@ -83,6 +85,18 @@ RM(fdiv32, "fdivs", uint32_t)
 RM(fmul64, "fmull", uint64_t)
 RM(fcom32, "fcoms", uint32_t)
 RM(fiadd32, "fiaddl", uint32_t)
+RM(fsubr32, "fsubrs", uint32_t)
+RM(fdivr64, "fdivrl", uint64_t)
+RM(fimul16, "fimuls", uint16_t)
+RM(ficom32, "ficoml", uint32_t)
+
+/* FCOMI/FUCOMI: EFLAGS (ZF PF CF) captured into the first 8 bytes of r1 */
+#define RC(name, insn) static void op_##name(uint16_t cw, const f80 *a, const f80 *b, struct fsave *sv, uint64_t *fl) { \
+    unsigned long f; \
+    __asm__ volatile(PRE LOADB LOADA insn "\n\tpushf\n\tpop %[fl]" POST : [s] "=m"(*sv), [fl] "=r"(f) : [cw] "m"(cw), [a] "m"(*a), [b] "m"(*b) : "memory", "cc"); \
+    *fl = f; }
+RC(comi, "fcomi %%st(1), %%st")
+RC(ucomi, "fucomi %%st(1), %%st")
 
 /* ---- memory operations -------------------------------------------------- */
 static void op_fld32(uint16_t cw, const void *m, struct fsave *sv) {
@@ -129,6 +143,7 @@ static f80 gen_value(int mode) {
     uint16_t sign = rn(2) ? 0x8000 : 0;
     int c = rn(100);
     if (mode == 1) c = 40 + rn(60);  /* finite-heavy */
+    if (getenv("EDGE") && rn(2)) c = rn(34);
     if (c < 3) { v.se = sign; v.sig = 0; }                                       /* zero */
     else if (c < 6) { v.se = sign | 0x7FFF; v.sig = 1ULL << 63; }               /* inf */
     else if (c < 9) { v.se = sign | 0x7FFF; v.sig = (3ULL << 62) | (rnd() >> rn(64) >> 2); } /* QNaN */
@@ -183,6 +198,7 @@ static f80 small_int_like(void) {
         default: break;
         }
     }
+    if (getenv("EDGE") && rn(3) == 0) { v.se = sign | (0x3FFF - 1 - rn(3)); v.sig = rn(2) ? (1ULL << 63) : boundary_sig(); return v; } /* around 0.5 */
     if (rn(5) == 0) {  /* 10^18 neighbourhood for FBSTP */
         v.se = sign | (0x3FFF + 59);
         v.sig = 0xDE0B6B3A76400000ULL + (uint64_t)(rn(4096) - 2048) * 256;
@@ -221,8 +237,9 @@ static f80 trig_arg(void) {
 typedef void (*reg_fn)(uint16_t, const f80 *, const f80 *, struct fsave *);
 typedef void (*ld_fn)(uint16_t, const void *, struct fsave *);
 typedef void (*st_fn)(uint16_t, const f80 *, void *, struct fsave *);
+typedef void (*comi_fn)(uint16_t, const f80 *, const f80 *, struct fsave *, uint64_t *);
 
-struct opdesc { const char *name; int kind; reg_fn r; ld_fn l; st_fn s; int width; };
+struct opdesc { const char *name; int kind; reg_fn r; ld_fn l; st_fn s; int width; comi_fn c; };
 
 static const struct opdesc ops[] = {
     {"add", K_REG1, op_add}, {"sub", K_REG1, op_sub}, {"mul", K_REG1, op_mul}, {"div", K_REG1, op_div},
@@ -233,6 +250,9 @@ static const struct opdesc ops[] = {
     {"patan", K_REG1, op_patan}, {"f2xm1", K_REG1, op_f2xm1}, {"yl2x", K_REG1, op_yl2x}, {"yl2xp1", K_REG1, op_yl2xp1},
     {"fadd32", K_REG1, op_fadd32}, {"fadd64", K_REG1, op_fadd64}, {"fdiv32", K_REG1, op_fdiv32},
     {"fmul64", K_REG1, op_fmul64}, {"fcom32", K_CMP, op_fcom32}, {"fiadd32", K_REG1, op_fiadd32},
+    {"fsubr32", K_REG1, op_fsubr32}, {"fdivr64", K_REG1, op_fdivr64}, {"fimul16", K_REG1, op_fimul16},
+    {"ficom32", K_CMP, op_ficom32},
+    {"comi", K_COMI, 0, 0, 0, 0, op_comi}, {"ucomi", K_COMI, 0, 0, 0, 0, op_ucomi},
     {"fldpi", K_REG1, op_ldpi}, {"fldl2t", K_REG1, op_ldl2t}, {"fldl2e", K_REG1, op_ldl2e},
     {"fldlg2", K_REG1, op_ldlg2}, {"fldln2", K_REG1, op_ldln2},
     {"fld32", K_MEMLOAD, 0, op_fld32, 0, 32}, {"fld64", K_MEMLOAD, 0, op_fld64, 0, 64},
@@ -278,6 +298,7 @@ static void gen_operands(const char *name, f80 *a, f80 *b) {
             x = (x & 0x807FFFFFULL) | ((uint64_t)e << 23);
             if (rn(3) == 0) x &= 0xFFFFF000;
             if (name[1] == 'i') x = rn(2) ? (uint32_t)rnd() : (uint32_t)(int32_t)(rn(2000) - 1000);
+            if (!strcmp(name, "fimul16")) x &= 0xFFFF;
         } else {
             uint64_t e = c == 0 ? 0 : c == 1 ? 0x7FF : (uint64_t)(((a->se & 0x7FFF) - 0x3FFF + 1023 + rn(9) - 4) & 0x7FF);
             x = (x & 0x800FFFFFFFFFFFFFULL) | (e << 52);
@@ -288,6 +309,8 @@ static void gen_operands(const char *name, f80 *a, f80 *b) {
         if (rn(4)) { int k = rn(4); b->se = (rn(3) ? 0 : 0x8000) | (0x3FFF + (k == 0 ? 14 + rn(3) : rn(14))); b->sig = rnd() | (1ULL << 63); }
     } else if (!strcmp(name, "prem") || !strcmp(name, "prem1")) {
         if (rn(3) == 0) { a->se = (a->se & 0x8000) | (0x3FFF + rn(200)); b->se = (b->se & 0x8000) | (0x3FFF - rn(20)); }
+        if (getenv("EDGE") && rn(2)) { int d = 55 + rn(20); a->sig = boundary_sig(); b->sig = rn(2) ? boundary_sig() : a->sig - rn(3);
+            int eb = 1 + rn(0x7FFE - 80); if (rn(4) == 0) eb = 1 + rn(10); a->se = (a->se & 0x8000) | (eb + d); b->se = (b->se & 0x8000) | eb; }
     }
 }
 
@@ -311,7 +334,7 @@ int main(int argc, char **argv) {
             uint16_t cw;
             /* unmasked exceptions: register ops that do not push or pop, compares, stores */
             int allow_unmasked = (d->kind == K_REG1 && strcmp(d->name, "patan") && strcmp(d->name, "yl2x") && strcmp(d->name, "yl2xp1"))
-                || d->kind == K_REG2 || d->kind == K_CMP || d->kind == K_MEMSTORE;
+                || d->kind == K_REG2 || d->kind == K_CMP || d->kind == K_COMI || d->kind == K_MEMSTORE;
             cw = gen_cw(allow_unmasked);
             gen_operands(d->name, &a, &b);
             if (d->kind == K_MEMLOAD) {
@@ -349,6 +372,10 @@ int main(int argc, char **argv) {
                 memcpy(&r1, m, d->width / 8);
             } else if (d->kind == K_CMP) {
                 d->r(cw, &a, &b, &sv);
+            } else if (d->kind == K_COMI) {
+                uint64_t fl = 0;
+                d->c(cw, &a, &b, &sv, &fl);
+                r1.sig = fl & 0x45; r1.se = 0;
             } else {
                 d->r(cw, &a, &b, &sv);
                 memcpy(&r1, sv.st, 10);

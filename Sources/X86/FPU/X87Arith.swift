@@ -239,17 +239,57 @@ extension X87 {
         let u = unpack(a)
         let E = u.exp - bias
         let odd = E & 1 != 0
-        // N = sig * 2^127 (E even) or sig * 2^128 (E odd), as three words.
-        var n2: UInt64, n1: UInt64, n0: UInt64
-        if odd { n2 = u.sig; n1 = 0; n0 = 0 } else { n2 = u.sig >> 1; n1 = u.sig << 63; n0 = 0 }
-        let (root, remNonZero) = isqrt192(n2, n1, n0)
+        // M = sig * 2^64 (E odd) or sig * 2^63 (E even): a 128-bit integer
+        // whose 64-bit square root has its top bit set.
+        let mh = odd ? u.sig : u.sig >> 1
+        let ml = odd ? 0 : u.sig << 63
+        let (q, rh, rl) = isqrt128(mh, ml)
+        // fraction of sqrt(M) - q: > 1/2 iff R > q (never exactly 1/2)
+        let lo: UInt64
+        if rh != 0 || rl > q { lo = (1 << 63) | 1 } else { lo = (rl != 0) ? 1 : 0 }
         let Ep = odd ? (E - 1) / 2 : E / 2
-        // root: 96-bit, (hi: root >> 32, lo: root << 32 | sticky)
-        let hi = (root.hi << 32) | (root.lo >> 32)
-        let lo = (root.lo << 32) | (remNonZero ? 1 : 0)
-        var r = roundPack(false, Ep + bias, hi, lo, bits: precisionBits(cw), cw: cw)
+        var r = roundPack(false, Ep + bias, q, lo, bits: precisionBits(cw), cw: cw)
         r.flags.formUnion(flags)
         return r
+    }
+
+    /// floor(sqrt(hi:lo)) for hi >= 2^62, and the remainder (hi:lo) - q^2
+    /// as (remHi, remLo).
+    static func isqrt128(_ hi: UInt64, _ lo: UInt64) -> (q: UInt64, remHi: UInt64, remLo: UInt64) {
+        // 32-bit root of the top word, bit by bit
+        var rem = hi
+        var root: UInt64 = 0
+        var bit: UInt64 = 1 << 62
+        while bit != 0 {
+            if rem >= root + bit {
+                rem -= root + bit
+                root = (root >> 1) + bit
+            } else {
+                root >>= 1
+            }
+            bit >>= 2
+        }
+        // Newton from above: x0 = (root + 1) << 32 >= sqrt(hi:lo)
+        var x: UInt64 = root >= 0xFFFF_FFFF ? ~0 : (root + 1) << 32
+        while true {
+            // x <= hi only when x is already floor(sqrt) (hi near 2^64)
+            if hi >= x { break }
+            let (d, _) = x.dividingFullWidth((hi, lo))
+            let (sum, carry) = x.addingReportingOverflow(d)
+            let next = (sum >> 1) | (carry ? 1 << 63 : 0)
+            if next >= x { break }
+            x = next
+        }
+        @inline(__always) func above(_ v: UInt64) -> Bool {   // v^2 > hi:lo
+            let p = v.multipliedFullWidth(by: v)
+            return p.high > hi || (p.high == hi && p.low > lo)
+        }
+        while above(x) { x -= 1 }
+        while x != ~0 && !above(x + 1) { x += 1 }
+        let sq = x.multipliedFullWidth(by: x)
+        let (rl, b) = lo.subtractingReportingOverflow(sq.low)
+        let rh = hi &- sq.high &- (b ? 1 : 0)
+        return (x, rh, rl)
     }
 
     /// Integer square root of the 192-bit n2:n1:n0. Returns the root (up to

@@ -153,3 +153,50 @@ public enum X87Relation: Equatable {
         }
     }
 }
+
+// MARK: - Helpers for the CPU integration
+
+extension X87Flags {
+    /// Exception bits of these flags that the control word leaves unmasked.
+    @inline(__always)
+    public func unmaskedExceptions(cw: UInt16) -> UInt16 {
+        rawValue & ~cw & X87Flags.exceptionMask
+    }
+
+    /// True when an unmasked IE, DE or ZE means the register destination
+    /// must not be written (and no push/pop happens).
+    @inline(__always)
+    public func suppressesRegisterWrite(cw: UInt16) -> Bool {
+        rawValue & ~cw & 0x07 != 0
+    }
+
+    /// True when an unmasked IE, DE, ZE, OE or UE means a memory store
+    /// (FST/FIST/FBSTP) must not happen (and no pop).
+    @inline(__always)
+    public func suppressesStore(cw: UInt16) -> Bool {
+        rawValue & ~cw & 0x1F != 0
+    }
+
+    /// Merges into a status word: ORs the exception bits, replaces the
+    /// condition-code bits selected by `conditions` (e.g. only C1 for
+    /// arithmetic, C0-C3 for compares) and sets ES (bit 7) and B (bit 15)
+    /// if any unmasked exception is now pending. SF (bit 6) is untouched.
+    @inline(__always)
+    public func merge(into sw: inout UInt16, cw: UInt16, conditions: UInt16 = X87Flags.c1.rawValue) {
+        sw = (sw & ~conditions) | (rawValue & conditions) | (rawValue & X87Flags.exceptionMask)
+        if sw & ~cw & X87Flags.exceptionMask != 0 { sw |= 0x8080 }
+    }
+}
+
+extension X87Float {
+    /// The 2-bit tag FSTENV/FSAVE report for a non-empty register:
+    /// 0 valid, 1 zero, 2 special (NaN, infinity, denormal, unsupported).
+    /// (3 = empty comes from the tag word itself.)
+    public var tag: UInt16 {
+        switch kind {
+        case .normal: return 0
+        case .zero: return 1
+        default: return 2
+        }
+    }
+}

@@ -94,7 +94,8 @@ enum FPUDiffRunner {
         let build = dir.appendingPathComponent("build")
         try? FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
         let exe = build.appendingPathComponent("fpudiff").path
-        let out = build.appendingPathComponent("cases-s\(seed)-n\(perOp).txt").path
+        let edge = ProcessInfo.processInfo.environment["EDGE"] != nil ? "-edge" : ""
+        let out = build.appendingPathComponent("cases-s\(seed)-n\(perOp)\(edge).txt").path
         if FileManager.default.fileExists(atPath: out) { return out }
         if sh("gcc -O2 -o '\(exe)' '\(dir.path)/fpudiff.c'") != 0 { return nil }
         if sh("'\(exe)' \(seed) \(perOp) > '\(out).tmp' && mv '\(out).tmp' '\(out)'") != 0 { return nil }
@@ -214,6 +215,16 @@ enum FPUDiffRunner {
         case "fldl2e": got1 = X87.constant(.log2ofE, cw: cw)
         case "fldlg2": got1 = X87.constant(.log10of2, cw: cw)
         case "fldln2": got1 = X87.constant(.lnOf2, cw: cw)
+        case "fsubr32": let r = X87.arithmetic(.subr, a, .float32(UInt32(truncatingIfNeeded: b.significand)), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fdivr64": let r = X87.arithmetic(.divr, a, .float64(b.significand), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "fimul16": let r = X87.arithmetic(.mul, a, .int16(Int16(truncatingIfNeeded: b.significand)), cw: cw); got1 = r.value; flags = r.flags.rawValue
+        case "ficom32": flags = X87.compare(a, .int32(Int32(truncatingIfNeeded: b.significand))).flags.rawValue; compareValue = false
+        case "comi", "ucomi":
+            // FCOMI/FUCOMI: EFLAGS ZF/PF/CF in r1; the status word keeps C1
+            // cleared and C0/C2/C3 unchanged (clear after FNINIT).
+            let r = X87.compare(a, b, unordered: op == "ucomi")
+            got1 = X87Float(signExp: 0, significand: UInt64(r.relation.eflags))
+            flags = r.flags.rawValue & X87Flags.exceptionMask
         case "fld32": let r = X87.fromFloat32(UInt32(truncatingIfNeeded: a.significand)); got1 = r.value; flags = r.flags.rawValue
         case "fld64": let r = X87.fromFloat64(a.significand); got1 = r.value; flags = r.flags.rawValue
         case "fild16": got1 = X87.fromInt64(Int64(Int16(truncatingIfNeeded: a.significand)))
@@ -240,7 +251,8 @@ enum FPUDiffRunner {
         unmaskedStoreSuppressed = isStore && (flags & ~cw & 0x1F) != 0
         if unmaskedStoreSuppressed { compareValue = false }
         // Unmasked IE/ZE/DE leave the register destination untouched.
-        if (flags & ~cw & 0x07) != 0 && got1 != nil && !isStore && !loadOps.contains(op) {
+        // (FCOMI/FUCOMI still write EFLAGS.)
+        if (flags & ~cw & 0x07) != 0 && got1 != nil && !isStore && !loadOps.contains(op) && op != "comi" && op != "ucomi" {
             got1 = a; got2 = nil
         }
         let isT = transcendental.contains(op)

@@ -86,3 +86,115 @@ final class X87BasicTests: XCTestCase {
         XCTAssertEqual(X87.yl2x(.one, X87.fromInt64(8), cw: cw), X87Result(X87.fromInt64(3)))
     }
 }
+
+final class X87SqrtCrossCheckTests: XCTestCase {
+    /// Reference square root via the 192-bit digit-by-digit root.
+    func referenceSqrt(_ a: X87Float, cw: UInt16) -> X87Result {
+        let u = X87.unpack(a)
+        let E = u.exp - X87.bias
+        let odd = E & 1 != 0
+        let n2 = odd ? u.sig : u.sig >> 1
+        let n1 = odd ? 0 : u.sig << 63
+        let (root, rem) = X87.isqrt192(n2, n1, 0)
+        let hi = (root.hi << 32) | (root.lo >> 32)
+        let lo = (root.lo << 32) | (rem ? 1 : 0)
+        let Ep = odd ? (E - 1) / 2 : E / 2
+        return X87.roundPack(false, Ep + X87.bias, hi, lo, bits: X87.precisionBits(cw), cw: cw)
+    }
+
+    func testSqrtMatchesDigitByDigitReference() {
+        var s: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for i in 0..<50_000 {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            var sig = s | (1 << 63)
+            switch i % 5 {
+            case 0: sig = ~0
+            case 1: sig = ~0 << UInt64(s >> 58)
+            case 2: sig = (1 << 63) | (s >> UInt64(1 + (s & 63)))
+            default: break
+            }
+            let exp = 0x3FFF - 40 + Int(s >> 57)
+            let cw: UInt16 = 0x037F & ~0x0F00 | [0x0000, 0x0200, 0x0300][i % 3] | UInt16((i / 3) % 4) << 10
+            let a = X87Float(signExp: UInt16(exp), significand: sig)
+            XCTAssertEqual(X87.sqrt(a, cw: cw), referenceSqrt(a, cw: cw), "\(a) cw=\(String(cw, radix: 16))")
+        }
+    }
+}
+
+final class X87IntegrationHelperTests: XCTestCase {
+    func testMergeAndSuppression() {
+        var sw: UInt16 = 0x0200   // C1 set from before
+        let f: X87Flags = [.precision]
+        f.merge(into: &sw, cw: 0x037F)
+        XCTAssertEqual(sw, 0x0020)
+        let z: X87Flags = [.zeroDivide]
+        z.merge(into: &sw, cw: 0x037B)   // ZE unmasked
+        XCTAssertEqual(sw, 0x80A4)
+        XCTAssertTrue(z.suppressesRegisterWrite(cw: 0x037B))
+        XCTAssertFalse(X87Flags.overflow.suppressesRegisterWrite(cw: 0x0377))
+        XCTAssertTrue(X87Flags.overflow.suppressesStore(cw: 0x0377))
+        XCTAssertEqual(X87Float.indefinite.tag, 2)
+        XCTAssertEqual(X87Float.zero.tag, 1)
+        XCTAssertEqual(X87Float.one.tag, 0)
+    }
+}
+
+/// Random bit patterns through every entry point: must never trap, and
+/// results must be deterministic.
+final class X87FuzzTests: XCTestCase {
+    func testRandomEncodingsNeverTrap() {
+        var s: UInt64 = 0xDEAD_BEEF_CAFE_F00D
+        func next() -> UInt64 { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return s }
+        func value() -> X87Float {
+            let r = next()
+            var se = UInt16(truncatingIfNeeded: r)
+            switch r >> 60 {
+            case 0: se &= 0x8000                       // zero exponent
+            case 1: se |= 0x7FFF                       // NaN/inf exponent
+            case 2, 3: se = (se & 0x8000) | (0x3FFF &+ (se & 0x7F) &- 0x40)
+            default: break
+            }
+            var sig = next() >> (r >> 58 & 1 == 0 ? 0 : (next() & 63))
+            if r >> 57 & 7 != 0 && se & 0x7FFF != 0 { sig |= 1 << 63 }   // mostly valid encodings
+            return X87Float(signExp: se, significand: sig)
+        }
+        var acc: UInt64 = 0
+        for _ in 0..<20000 {
+            let a = value(), b = value()
+            let cw = UInt16(truncatingIfNeeded: next()) & 0x0F3F | 0x0040
+            var rs: [X87Float] = []
+            rs.append(X87.add(a, b, cw: cw).value)
+            rs.append(X87.sub(a, b, cw: cw).value)
+            rs.append(X87.mul(a, b, cw: cw).value)
+            rs.append(X87.div(a, b, cw: cw).value)
+            rs.append(X87.sqrt(a, cw: cw).value)
+            rs.append(X87.roundToInteger(a, cw: cw).value)
+            rs.append(X87.partialRemainder(a, b, ieee: false, cw: cw).value)
+            rs.append(X87.partialRemainder(a, b, ieee: true, cw: cw).value)
+            rs.append(X87.scale(a, b, cw: cw).value)
+            rs.append(X87.extract(a, cw: cw).significand)
+            rs.append(X87.sin(a, cw: cw).value)
+            rs.append(X87.cos(a, cw: cw).value)
+            rs.append(X87.sincos(a, cw: cw).cos)
+            rs.append(X87.ptan(a, cw: cw).tan)
+            rs.append(X87.patan(a, b, cw: cw).value)
+            rs.append(X87.f2xm1(a, cw: cw).value)
+            rs.append(X87.yl2x(a, b, cw: cw).value)
+            rs.append(X87.yl2xp1(a, b, cw: cw).value)
+            rs.append(X87.arithmetic(.divr, a, .float32(UInt32(truncatingIfNeeded: next())), cw: cw).value)
+            rs.append(X87.arithmetic(.subr, a, .float64(next()), cw: cw).value)
+            rs.append(X87Float(signExp: 0, significand: X87.toFloat32(a, cw: cw).bits))
+            rs.append(X87Float(signExp: 0, significand: X87.toFloat64(a, cw: cw).bits))
+            rs.append(X87Float(signExp: 0, significand: X87.toInteger(a, width: 16, cw: cw).bits))
+            rs.append(X87Float(signExp: 0, significand: X87.toInteger(a, width: 64, cw: cw).bits))
+            let bcd = X87.toBCD(a, cw: cw)
+            rs.append(X87.fromBCD(low: next(), high: UInt16(truncatingIfNeeded: next())))
+            rs.append(X87Float(signExp: bcd.high, significand: bcd.low))
+            rs.append(X87.fromFloat64(next()).value)
+            _ = X87.compare(a, b, unordered: true)
+            _ = X87.examine(a)
+            for r in rs { acc = acc &* 31 &+ r.significand &+ UInt64(r.signExp) }
+        }
+        XCTAssertNotEqual(acc, 0)
+    }
+}

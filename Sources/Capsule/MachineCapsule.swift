@@ -1,0 +1,112 @@
+import Foundation
+import PC
+import X86
+
+extension LayeredDisk: BlockDevice {}
+
+/// A running machine as a capsule in a store: what `capsule create`,
+/// `capsule run NAME` and suspend do. The manifest's machine configuration
+/// says how to rebuild the board (RAM size, RTC start); the state file
+/// holds the firmware image and the machine state; RAM goes page by page
+/// into the block store; each disk is a copy-on-write layer chain.
+public final class MachineCapsule {
+    public let store: Store
+    public let name: String
+    public let machine: Machine
+    /// The disks the machine runs on, by part name (hda, hdb, cdrom).
+    public private(set) var disks: [(part: String, disk: LayeredDisk)]
+    /// The memory part of the last save (for incremental saves).
+    var lastMemory: Manifest.MemoryPart?
+    var firmware: [UInt8]
+
+    static let stateTag = "machine"
+    static let firmwareTag = "firmware"
+
+    /// A new capsule from a machine that has been set up but has executed
+    /// nothing. Raw disk images are imported into the store.
+    public init(creating name: String, store: Store, machine: Machine, firmware: [UInt8],
+                rawDisks: [(part: String, path: String)]) throws {
+        try Store.validateName(name)
+        if store.hasCapsule(name) { throw CapsuleError.other("capsule '\(name)' already exists in \(store.root)") }
+        self.store = store
+        self.name = name
+        self.machine = machine
+        self.firmware = firmware
+        disks = []
+        for (part, path) in rawDisks {
+            let diskName = "\(name).\(part)"
+            if (try? store.diskDirectory(diskName)).map({ FileIO.isDirectory($0) }) == true { try store.removeDisk(diskName) }
+            let d = try LayeredDisk.importRaw(path, into: try store.diskDirectory(diskName), store: store)
+            disks.append((part, d))
+        }
+        attachDisks()
+    }
+
+    /// Resumes a capsule: rebuilds the board, restores RAM, disks and state.
+    public init(resuming name: String, store: Store) throws {
+        self.store = store
+        self.name = name
+        let loaded = try store.loadCapsule(name)
+        let m = loaded.manifest
+        guard let mem = m.machine["memory"].flatMap(Int.init) else {
+            throw CapsuleError.part("capsule \(name): manifest", .other("machine configuration has no valid 'memory'"))
+        }
+        let rtc = m.machine["rtcStart"].flatMap(Int64.init) ?? Machine.defaultRTCStart
+        machine = try Machine(memorySize: mem, rtcStart: rtc)
+        let restore = loaded.state.restorer()
+        var fw = try restore.section(MachineCapsule.firmwareTag)
+        var fr = StateReader(fw)
+        firmware = try fr.readBytes()
+        fw = try restore.section(MachineCapsule.stateTag)
+        guard fw.version <= 1 else {
+            throw CapsuleError.part("capsule \(name): state", .other("section 'machine' version \(fw.version) is newer than this build understands (max 1)"))
+        }
+        var r = StateReader(fw)
+        let state = try r.readJSON(MachineState.self)
+        try machine.loadFirmware(firmware)
+        disks = try m.disks.map { ($0.name, try store.workingDisk(capsule: name, part: $0)) }
+        try store.loadMemory(m, into: UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize))
+        attachDisks()
+        try machine.restoreState(state)
+        machine.memory.clearDirty()
+        lastMemory = m.memory
+    }
+
+    private func attachDisks() {
+        for (part, d) in disks {
+            switch part {
+            case "hda": machine.attachHardDisk(d, position: 0)
+            case "hdb": machine.attachHardDisk(d, position: 1)
+            default: machine.attachCDROM(d)
+            }
+        }
+    }
+
+    /// Saves the machine as this capsule (replacing the previous version
+    /// atomically). Only pages written since the last save are rehashed.
+    @discardableResult
+    public func save() throws -> BlockName {
+        var container = StateContainer()
+        var fw = StateWriter()
+        fw.write(bytes: firmware)
+        container.add(fw.section(tag: MachineCapsule.firmwareTag, version: 1))
+        var w = StateWriter()
+        try w.write(json: machine.saveState())
+        container.add(w.section(tag: MachineCapsule.stateTag, version: 1))
+        var parts: [Manifest.DiskPart] = []
+        for (part, d) in disks {
+            try d.flush()
+            _ = try d.seal()
+            parts.append(Manifest.DiskPart(name: part, size: d.size, layers: d.layers))
+        }
+        let mem = machine.memory
+        let config = ["memory": String(mem.ramSize), "rtcStart": String(machine.rtcStart)]
+        let ram = UnsafeRawBufferPointer(start: mem.ram, count: mem.ramSize)
+        let (manifest, hash) = try store.saveCapsule(name: name, machine: config, state: container, ram: ram,
+                                                     previous: lastMemory, dirtyPage: lastMemory == nil ? nil : { mem.isDirty(page: $0) },
+                                                     disks: parts)
+        mem.clearDirty()
+        lastMemory = manifest.memory
+        return hash
+    }
+}
