@@ -38,6 +38,10 @@ final class IdeLinuxBootTests: XCTestCase {
         ide.log = { unimplemented.append($0) }
         ide.attachDisk(try RawFileDisk(path: disk.path), channel: 0, position: 0)
         ide.attachCDROM(try RawFileDisk(path: cd.path, readOnly: true), channel: 1, position: 0)
+        // A second disk with a bad sector: Linux must see an I/O error, recover, go on.
+        let bad = MemoryBlockDevice(contents: idePatternImage(sectors: 4096))
+        bad.failingSectors = [1000]
+        ide.attachDisk(bad, channel: 0, position: 1)
         try m.loadFirmware(bios)
 
         var serial: [UInt8] = []
@@ -69,6 +73,9 @@ final class IdeLinuxBootTests: XCTestCase {
             "dd if=/dev/sr0 bs=2048 count=1 2>/dev/null | head -c 17; echo",
             "dd if=/dev/sda of=/dev/null bs=1M count=32 2>&1 | tail -1",
             "echo xfer-$(cat /sys/class/ata_device/dev1.0/xfer_mode)-$(cat /sys/class/ata_device/dev2.0/xfer_mode)",
+            "dd if=/dev/sdb of=/dev/null bs=512 skip=1000 count=1 iflag=direct 2>&1 | head -1",
+            "dd if=/dev/sdb bs=512 skip=999 count=1 iflag=direct 2>/dev/null | od -An -tx1 | head -1",
+            "dd if=/dev/sda of=/dev/null bs=1M count=4 2>&1 | tail -1",
         ]
         for (i, c) in commands.enumerated() {
             // The marker's echo differs from its output, so the typed line
@@ -86,5 +93,8 @@ final class IdeLinuxBootTests: XCTestCase {
         XCTAssertNotEqual(ide.primary.busMaster.prdTable, 0, "the disk's bus master was used")
         XCTAssertNotEqual(ide.secondary.busMaster.prdTable, 0, "the CD's bus master was used")
         XCTAssertTrue(text.contains("sr0"), "sr driver attached")
+        XCTAssertTrue(text.contains("Input/output error") || text.contains("I/O error"), "the bad sector is an I/O error")
+        // Sector 999 of the pattern starts 999*31 mod 256 = 249 (f9), then +7.
+        XCTAssertTrue(text.contains(" f9 00 07 0e"), "the disk still reads after the error")
     }
 }
