@@ -71,13 +71,8 @@ final class IdeBiosTests: XCTestCase {
     func machineWithIDE() throws -> (Machine, IdeController) {
         let image = try ideFirmware()
         let m = try Machine(memorySize: 32 << 20)
-        let ide = IdeController(ports: m.ports, memory: m.memory)
-        let pic = m.pic
-        ide.irq14 = { pic.setIRQ(14, level: $0) }
-        ide.irq15 = { pic.setIRQ(15, level: $0) }
-        m.pci.attach(ide, device: 1, function: 1)
         try m.loadFirmware(image)
-        return (m, ide)
+        return (m, m.ide)
     }
 
     func testBIOSBootsFromTheHardDisk() throws {

@@ -199,7 +199,7 @@ final class IdeTempFile {
     /// A sparse file of `bytes` bytes (only what is written takes space).
     init(sparseBytes: UInt64) throws {
         path = NSTemporaryDirectory() + "capsule-ide-\(UUID().uuidString).img"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try h.truncate(atOffset: sparseBytes)
         try h.close()
