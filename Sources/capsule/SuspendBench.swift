@@ -20,11 +20,8 @@ struct SuspendBench: ParsableCommand {
             let root = directory + "/capsule-suspend-bench-\(getpid())-\(m)"
             defer { try? FileManager.default.removeItem(atPath: root) }
             let store = try Store(root: root)
-            var options = MachineOptions()
-            options.kernel = DefaultGuest.kernel.path
-            options.initrd = DefaultGuest.initrd.path
-            options.append = DefaultGuest.commandLine
-            options.memory = m
+            let options = try MachineOptions.parse(["--kernel", DefaultGuest.kernel.path, "--initrd", DefaultGuest.initrd.path,
+                                                    "--append", DefaultGuest.commandLine, "--memory", m])
             let (machine, firmware) = try options.build()
             let capsule = try MachineCapsule(creating: "bench", store: store, machine: machine, firmware: firmware, rawDisks: [])
             _ = machine.run(instructions: boot)
