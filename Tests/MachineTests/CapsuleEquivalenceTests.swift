@@ -7,17 +7,7 @@ import XCTest
 /// byte-identical serial output. Uses the release binary.
 final class CapsuleEquivalenceTests: XCTestCase {
     func capsule(_ args: [String], serial: String? = nil) throws -> (status: Int32, stderr: String) {
-        let p = Process()
-        p.executableURL = try GuestSession.capsuleBinary()
-        p.arguments = args + (args.first == "run" ? ["--serial", serial.map { "file:" + $0 } ?? "none"] : [])
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try GuestSession.runCapsule(args, serial: serial)
     }
 
     func stateHash(_ stderr: String) -> String? {

@@ -32,6 +32,23 @@ final class GuestSession {
         return dir
     }
 
+    /// Runs the release `capsule` to completion (stdin empty, stdout
+    /// discarded); `run` commands get their serial port written to `serial`
+    /// (or none). Returns the exit status and everything on stderr.
+    static func runCapsule(_ args: [String], serial: String? = nil) throws -> (status: Int32, stderr: String) {
+        let p = Process()
+        p.executableURL = try capsuleBinary()
+        p.arguments = args + (args.first == "run" ? ["--serial", serial.map { "file:" + $0 } ?? "none"] : [])
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     struct GuestError: Error, CustomStringConvertible {
         let description: String
         init(_ d: String) { description = d }

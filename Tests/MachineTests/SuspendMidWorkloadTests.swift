@@ -46,17 +46,7 @@ final class SuspendMidWorkloadTests: XCTestCase {
     }
 
     func capsule(_ args: [String], serial: URL) throws -> String {
-        let p = Process()
-        p.executableURL = try GuestSession.capsuleBinary()
-        p.arguments = args + (args.first == "run" ? ["--serial", "file:" + serial.path] : [])
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return text
+        try GuestSession.runCapsule(args, serial: serial.path).stderr
     }
 
     func testGuestSuspendedMidWorkloadCompletesWithTheSameOutput() throws {
