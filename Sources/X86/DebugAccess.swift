@@ -149,3 +149,9 @@ extension CPU {
 
     public var a20Enabled: Bool { a20Mask == 0xFFFF_FFFF }
 }
+
+extension CPU {
+    /// EIP of the instruction being executed (differs from `eip` while an
+    /// instruction is being decoded): what a crash report should name.
+    public var currentInstructionStart: UInt32 { instrStart }
+}

@@ -118,6 +118,9 @@ struct RunCommand: ParsableCommand {
         var suspend = false
         var gdbEnded = false
         SignalFlags.install()
+        CrashReporter.install(cpu)
+        // Test hook for the crash reporter: die deliberately after N instructions.
+        let crashAfter = ProcessInfo.processInfo.environment["CAPSULE_DEBUG_CRASH_AFTER"].flatMap(UInt64.init)
         // --max-instructions and --suspend-after count what this run executes.
         let startCount = cpu.instructionCount
         let suspendLimit = suspendAfter ?? UInt64.max
@@ -146,6 +149,9 @@ struct RunCommand: ParsableCommand {
                 cpu.requestStop()
             }
             if let n = suspendAfter, cpu.instructionCount &- startCount >= n { cpu.requestStop() }
+            if let n = crashAfter, cpu.instructionCount &- startCount >= n {
+                fatalError("CAPSULE_DEBUG_CRASH_AFTER: deliberate crash to test the crash reporter")
+            }
         }
         if let g = gdbServer, gdbWait {
             FileHandle.standardError.write("capsule: waiting for gdb on port \(g.port)\n".data(using: .utf8)!)

@@ -57,4 +57,24 @@ final class BadInputTests: XCTestCase {
         m.ports.ioWrite(port: 0x1234, width: 2, value: 7)
         XCTAssertEqual(log.count, 1, "\(log)")
     }
+
+    /// If the emulator itself dies, the report names the guest instruction
+    /// (CS:EIP and bytes) and the instruction count.
+    func testInternalErrorsAreReportedWithTheGuestLocation() throws {
+        let guest = try GuestSession.guestDirectory()
+        let p = Process()
+        p.executableURL = try GuestSession.capsuleBinary()
+        p.arguments = ["run", "--kernel", guest.appendingPathComponent("vmlinuz").path, "--memory", "64M", "--serial", "none"]
+        p.environment = ["CAPSULE_DEBUG_CRASH_AFTER": "200000000"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(text.contains("emulator internal error"), text)
+        XCTAssertNotNil(text.range(of: #"guest instruction at [0-9A-F]{4}:[0-9A-F]{8} \[[0-9a-f ]+\] after \d+ instructions"#, options: .regularExpression), text)
+    }
 }
