@@ -4,7 +4,7 @@
 # only when something is actually missing.
 set -euo pipefail
 
-packages=(nasm gcc-multilib liblz4-dev libssl-dev cpio binutils gdb)
+packages=(nasm gcc-multilib liblz4-dev libssl-dev pkg-config cpio binutils gdb e2fsprogs)
 need=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
