@@ -89,3 +89,21 @@ struct InspectCommand: ParsableCommand {
         print("blocks: \(i.distinctBlocks) distinct; unique \(i.uniqueBytes) bytes, shared \(i.sharedBytes) bytes")
     }
 }
+
+/// `capsule verify NAME`: reads every part and every block a capsule
+/// references, checking each against its name.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every part and block of a capsule against its hash.")
+    @Argument(help: "Capsule name.") var name: String
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        let store = try openStore(storeOptions)
+        do {
+            let n = try store.verifyCapsule(name)
+            print("capsule '\(name)' is intact: \(n) blocks verified")
+        } catch {
+            throw ValidationError("capsule '\(name)' is damaged: \(error)")
+        }
+    }
+}
