@@ -30,7 +30,7 @@ public final class Uart16550: PortDevice {
 
     /// Bytes arriving on the serial line.
     public func receive(_ byte: UInt8) {
-        if rbrFIFO.count >= (fifoEnabled ? 16 : 1) {
+        if !canReceive {
             overrun = true
             return
         }

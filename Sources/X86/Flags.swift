@@ -139,7 +139,6 @@ extension CPU {
         lazyMask &= ~bit
     }
 
-    @inline(__always) var cfBit: UInt32 { lazyCF() }
     @inline(__always) var directionDown: Bool { flagBits & EFlags.df != 0 }
 
     /// Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc).

@@ -283,8 +283,7 @@ extension CPU {
     /// #DF and to shutdown (triple fault) as the SDM's table 6-5 says.
     func raiseException(_ first: CPUFault) {
         var fault = first
-        var pending: [CPUFault] = []
-        _ = pending
+        var escalations = 0
         while true {
             do {
                 try deliver(fault.vector, errorCode: fault.hasErrorCode ? fault.errorCode : nil, source: .exception)
@@ -300,8 +299,8 @@ extension CPU {
                 } else {
                     fault = second
                 }
-                pending.append(second)
-                if pending.count > 8 { tripleFault(); return }
+                escalations += 1
+                if escalations > 8 { tripleFault(); return }
             }
         }
     }

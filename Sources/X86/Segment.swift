@@ -23,7 +23,6 @@ public struct Segment: Equatable {
     public init() {}
 
     /// Real-mode and V86 segment: base = selector × 16, 64 KiB, read/write.
-    /// The limit is kept as loaded before (unreal mode) when `keepLimit`.
     static func realMode(selector: UInt16) -> Segment {
         var s = Segment()
         s.selector = selector

@@ -15,16 +15,7 @@ extension CPU {
         let conditional = op == 0xA6 || op == 0xA7 || op == 0xAE || op == 0xAF
         var first = true
         while regs[1] & amask != 0 {
-            if !first {
-                // Later iterations are instructions of their own for the clock,
-                // and a point where interrupts and the slice end may cut in.
-                if sliceRemaining <= 0 || (intrLine && flagBits & EFlags.if != 0) || stopRequested {
-                    eip = instrStart
-                    return
-                }
-                sliceRemaining -= 1
-                instructionCount &+= 1
-            }
+            if !first, !beginNextRepIteration() { return }
             first = false
             try stringIteration(op, size)
             let c = (regs[1] &- 1) & amask
@@ -54,14 +45,7 @@ extension CPU {
         let amask: UInt32 = addrsize32 ? 0xFFFF_FFFF : 0xFFFF
         var first = true
         while regs[1] & amask != 0 {
-            if !first {
-                if sliceRemaining <= 0 || (intrLine && flagBits & EFlags.if != 0) || stopRequested {
-                    eip = instrStart
-                    return
-                }
-                sliceRemaining -= 1
-                instructionCount &+= 1
-            }
+            if !first, !beginNextRepIteration() { return }
             first = false
             try ioIteration(op, size)
             let c = (regs[1] &- 1) & amask
@@ -71,6 +55,20 @@ extension CPU {
                 return
             }
         }
+    }
+
+    /// Between REP iterations: each further iteration is an instruction for
+    /// the clock, and a point where the slice end, an interrupt or a stop
+    /// request may cut in — then EIP goes back to the instruction, which
+    /// restarts with the registers as they are.
+    @inline(__always) func beginNextRepIteration() -> Bool {
+        if sliceRemaining <= 0 || (intrLine && flagBits & EFlags.if != 0) || stopRequested {
+            eip = instrStart
+            return false
+        }
+        sliceRemaining -= 1
+        instructionCount &+= 1
+        return true
     }
 
     @inline(__always) func advanceIndex(_ r: Int, _ size: Int) {

@@ -171,7 +171,6 @@ struct RunCommand: ParsableCommand {
         output.flush()
         screen?.stop()
         console.restore()
-        _ = quit
         var status: Int32 = 0
         let text: String
         switch reason {

@@ -22,7 +22,6 @@ final class BadInputTests: XCTestCase {
     }
 
     func testCLIRejectsMissingFilesAndBadOptionsBeforeStarting() throws {
-        let binary = try GuestSession.capsuleBinary()
         let rom = try CPUTestROMTests.buildROMs()[0].path
         let short = FileManager.default.temporaryDirectory.appendingPathComponent("capsule-short-\(getpid()).bin")
         try Data(repeating: 0xF4, count: 1000).write(to: short)
@@ -34,16 +33,8 @@ final class BadInputTests: XCTestCase {
             (["run", "--memory", "lots", "--firmware", "x"], "bad --memory"),
             (["run", "--serial", "pigeon", "--firmware", rom], "bad --serial"),
         ] {
-            let p = Process()
-            p.executableURL = binary
-            p.arguments = args
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertNotEqual(p.terminationStatus, 0, "\(args)")
+            let (status, text) = try GuestSession.runCapsule(args, serial: nil)
+            XCTAssertNotEqual(status, 0, "\(args)")
             XCTAssertTrue(text.contains(expected), "\(args): \(text)")
         }
     }
@@ -62,18 +53,9 @@ final class BadInputTests: XCTestCase {
     /// (CS:EIP and bytes) and the instruction count.
     func testInternalErrorsAreReportedWithTheGuestLocation() throws {
         let guest = try GuestSession.guestDirectory()
-        let p = Process()
-        p.executableURL = try GuestSession.capsuleBinary()
-        p.arguments = ["run", "--kernel", guest.appendingPathComponent("vmlinuz").path, "--memory", "64M", "--serial", "none"]
-        p.environment = ["CAPSULE_DEBUG_CRASH_AFTER": "200000000"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertNotEqual(p.terminationStatus, 0)
+        let (status, text) = try GuestSession.runCapsule(["run", "--kernel", guest.appendingPathComponent("vmlinuz").path, "--memory", "64M"],
+                                                         environment: ["CAPSULE_DEBUG_CRASH_AFTER": "200000000"])
+        XCTAssertNotEqual(status, 0)
         XCTAssertTrue(text.contains("emulator internal error"), text)
         XCTAssertNotNil(text.range(of: #"guest instruction at [0-9A-F]{4}:[0-9A-F]{8} \[[0-9a-f ]+\] after \d+ instructions"#, options: .regularExpression), text)
     }

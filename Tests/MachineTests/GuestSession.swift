@@ -35,10 +35,12 @@ final class GuestSession {
     /// Runs the release `capsule` to completion (stdin empty, stdout
     /// discarded); `run` commands get their serial port written to `serial`
     /// (or none). Returns the exit status and everything on stderr.
-    static func runCapsule(_ args: [String], serial: String? = nil) throws -> (status: Int32, stderr: String) {
+    static func runCapsule(_ args: [String], serial: String? = nil, environment: [String: String]? = nil) throws -> (status: Int32, stderr: String) {
         let p = Process()
         p.executableURL = try capsuleBinary()
-        p.arguments = args + (args.first == "run" ? ["--serial", serial.map { "file:" + $0 } ?? "none"] : [])
+        if let environment { p.environment = environment }
+        let addSerial = args.first == "run" && !args.contains("--serial")
+        p.arguments = args + (addSerial ? ["--serial", serial.map { "file:" + $0 } ?? "none"] : [])
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -47,6 +49,17 @@ final class GuestSession {
         let data = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Runs a shell command; returns its exit status.
+    @discardableResult
+    static func shell(_ command: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        try? p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
     }
 
     struct GuestError: Error, CustomStringConvertible {

@@ -44,7 +44,7 @@ final class LinuxBootTests: XCTestCase {
         // The file is in the image: read the ext4 partition (1 MiB in) with debugfs.
         let part = image.path + ".part"
         defer { try? FileManager.default.removeItem(atPath: part) }
-        XCTAssertEqual(shell("dd if=\(image.path) of=\(part) bs=1M skip=1 status=none"), 0)
+        XCTAssertEqual(GuestSession.shell("dd if=\(image.path) of=\(part) bs=1M skip=1 status=none"), 0)
         let out = Pipe()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/sbin/debugfs")
@@ -57,12 +57,4 @@ final class LinuxBootTests: XCTestCase {
         XCTAssertTrue(text.contains("written-by-capsule"), "debugfs read: \(text)")
     }
 
-    private func shell(_ command: String) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        try? p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
 }

@@ -28,7 +28,7 @@ final class SuspendMidWorkloadTests: XCTestCase {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
         try Self.workload.write(to: root.appendingPathComponent("etc/capsule-autorun"), atomically: true, encoding: .utf8)
         let overlay = dir.appendingPathComponent("overlay.cpio")
-        XCTAssertEqual(shell("cd \(root.path) && printf 'etc\\netc/capsule-autorun\\n' | cpio -o -H newc --quiet > \(overlay.path)"), 0)
+        XCTAssertEqual(GuestSession.shell("cd \(root.path) && printf 'etc\\netc/capsule-autorun\\n' | cpio -o -H newc --quiet > \(overlay.path)"), 0)
         let out = dir.appendingPathComponent("initrd-workload")
         var data = try Data(contentsOf: guest.appendingPathComponent("initrd.gz"))
         data.append(try Data(contentsOf: overlay))
@@ -36,14 +36,6 @@ final class SuspendMidWorkloadTests: XCTestCase {
         return out
     }
 
-    func shell(_ command: String) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        try? p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
 
     func capsule(_ args: [String], serial: URL) throws -> String {
         try GuestSession.runCapsule(args, serial: serial.path).stderr
