@@ -26,6 +26,7 @@ let package = Package(
                 "PC",
                 "Debugger",
                 "Capsule",
+                "Migration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastSettings
@@ -36,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         .target(name: "Capsule", dependencies: ["CLZ4", "COpenSSL", "PC", "X86"], swiftSettings: fastSettings),
+        .target(name: "Migration", dependencies: ["Capsule", "PC", "X86", "CLZ4", "COpenSSL"]),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
         .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
