@@ -29,6 +29,7 @@ extension Machine {
 
     /// Moves queued host input into devices and records when it did.
     func deliverHostInput() {
+        if inputReplay != nil, deliverReplayedInput() { return }
         // One key event per boundary keeps the controller's queue short,
         // as a typist (or a typematic repeat) would.
         if !pendingKeyEvents.isEmpty {
@@ -42,4 +43,57 @@ extension Machine {
             inputLog.append(InputEvent(time: scheduler.now, target: .com1, byte: b))
         }
     }
+}
+
+/// Re-execution of a stretch the machine already ran (reverse execution):
+/// host input is delivered from the stamped log at exactly the virtual
+/// times it was first delivered, not whenever a slice boundary happens to
+/// find room, so the replay computes the same bits as the original run.
+public struct InputReplay: Equatable {
+    /// Events still to deliver, in log order.
+    public var events: ArraySlice<InputEvent>
+    /// Virtual time up to which the original run went: until then only
+    /// logged input may enter; afterwards normal delivery resumes.
+    public var until: UInt64
+
+    public init(events: ArraySlice<InputEvent>, until: UInt64) {
+        self.events = events
+        self.until = until
+    }
+}
+
+extension Machine {
+    /// Delivers the logged events due now. True while the replay governs
+    /// input; false once it is over (the caller then delivers normally).
+    func deliverReplayedInput() -> Bool {
+        guard var r = inputReplay else { return false }
+        let now = scheduler.now
+        var keyBytes: [UInt8] = []
+        while let e = r.events.first, e.time <= now {
+            r.events.removeFirst()
+            switch e.target {
+            case .com1:
+                com1.receive(e.byte)
+                if !pendingSerialInput.isEmpty { pendingSerialInput.removeFirst() }
+            case .com2:
+                com2.receive(e.byte)
+            case .keyboard:
+                keyBytes.append(e.byte)
+            }
+            inputLog.append(e)
+        }
+        if !keyBytes.isEmpty {
+            keyboard.keyEvent(set2: keyBytes)
+            if !pendingKeyEvents.isEmpty { pendingKeyEvents.removeFirst() }
+        }
+        if r.events.isEmpty && now >= r.until {
+            inputReplay = nil
+            return false
+        }
+        inputReplay = r
+        return true
+    }
+
+    /// The next virtual time a replayed event is due (slices end there).
+    var nextReplayedInputTime: UInt64? { inputReplay?.events.first?.time }
 }

@@ -24,6 +24,8 @@ public final class Machine {
     var pendingKeyEvents: [[UInt8]] = []
     /// Every host input delivered so far, stamped with virtual time.
     public internal(set) var inputLog: [InputEvent] = []
+    /// Set while re-executing logged history (see `InputReplay`).
+    public var inputReplay: InputReplay?
     /// Called between slices so the host side can feed input and check stops.
     public var onSliceBoundary: (() -> Void)?
 
@@ -254,6 +256,10 @@ public final class Machine {
                 slice = min(slice, due > now ? due - now : 1)
             }
             slice = min(slice, Machine.maxSlice)
+            if let t = nextReplayedInputTime {
+                let now = scheduler.now
+                slice = min(slice, t > now ? t - now : 1)
+            }
             switch cpu.run(maxInstructions: Int(slice)) {
             case .instructionLimit, .reachedEIP, .exception:
                 continue

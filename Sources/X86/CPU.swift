@@ -115,6 +115,13 @@ public final class CPU {
     var hostWatchpoints: [Watchpoint] = []
     public var skipBreakpointOnce = false
     var watchpointHit: UInt32? { didSet { refreshPostAttention() } }
+    /// A host debug event (mode change, vector, I/O port) waiting to stop
+    /// `run` at the next boundary; see DebugEvents.swift.
+    var debugEventPending = false { didSet { refreshAttention() } }
+    var hostDebugEvent: HostDebugEvent?
+    var breakOnModeChangeFlag = false
+    var vectorBreakBits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var vectorBreaksActive = false
 
     // MARK: External world
 
@@ -135,7 +142,7 @@ public final class CPU {
 
     @inline(__always) func refreshAttention() {
         attention = halted || interruptShadow || stopRequested || shutdownRequested || intrLine || nmiPending
-            || !hostBreakpoints.isEmpty || codeBreakpointsActive
+            || !hostBreakpoints.isEmpty || codeBreakpointsActive || debugEventPending
     }
 
     @inline(__always) func refreshPostAttention() {
@@ -226,6 +233,8 @@ public final class CPU {
 
     /// Re-derives the cached mode bits after CR0, CS, SS or EFLAGS.VM change.
     func updateModeCaches() {
+        let before = breakOnModeChangeFlag ? executionMode : nil
+        defer { if let before { noteModeChange(from: before) } }
         protectedMode = cr0 & CR0.pe != 0
         pagingEnabled = protectedMode && cr0 & CR0.pg != 0
         v86 = protectedMode && flagBits & EFlags.vm != 0

@@ -93,6 +93,8 @@ extension CPU {
     public func removeBreakpoint(linear: UInt32) { hostBreakpoints.remove(linear) }
     public var breakpoints: Set<UInt32> { hostBreakpoints }
 
+    public var watchpoints: [Watchpoint] { hostWatchpoints }
+
     public func addWatchpoint(_ w: Watchpoint) {
         hostWatchpoints.append(w)
         updateBreakpointState()

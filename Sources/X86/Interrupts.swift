@@ -52,6 +52,7 @@ extension CPU {
     /// Delivers `vector` through the IVT or IDT.
     func deliver(_ vector: UInt8, errorCode: UInt32?, source: InterruptSource) throws(CPUFault) {
         halted = false
+        if vectorBreaksActive { noteVector(vector, external: source == .external) }
         if !protectedMode {
             try deliverReal(vector)
             return

@@ -71,10 +71,12 @@ extension CPU {
             stopRequested = false
             return .breakpoint
         }
+        if debugEventPending { return debugEventStop() }
         if !interruptShadow && (intrLine || nmiPending) {
             if serviceInterrupt(), stopOnException, let e = lastException {
                 return .exception(vector: e.vector, errorCode: e.hasErrorCode ? e.errorCode : nil)
             }
+            if debugEventPending { return debugEventStop() }
         }
         if halted { return .halted }
         if !hostBreakpoints.isEmpty {
