@@ -40,6 +40,11 @@ extension CPU {
         ExecutionMode(protected: protectedMode, paging: pagingEnabled, v86: v86)
     }
 
+    /// SS.B in protected mode: the stack pointer is ESP, not SP.
+    public var stackIs32: Bool { stackBig }
+    /// CS.D in protected mode: 32-bit code.
+    public var codeIs32: Bool { codeBig }
+
     /// Stop after any instruction that changes real/protected/V86 or paging.
     public var breakOnModeChange: Bool {
         get { breakOnModeChangeFlag }
