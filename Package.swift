@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "CapsuleTests", dependencies: ["Capsule", "PC", "X86"]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
         .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
-        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC"]),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC", "Capsule"]),
     ],
     swiftLanguageModes: [.v5]
 )

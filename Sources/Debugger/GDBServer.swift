@@ -104,6 +104,13 @@ extension GDBServer {
         try self.init(cpu: machine.cpu, host: host, port: port, reverse: reverse, runSlice: GDBServer.runSlice(for: machine))
     }
 
+    /// A server whose reverse commands go back through `engine`: every
+    /// forward slice gdb asks for runs under the engine, which checkpoints.
+    public convenience init(machine: Machine, host: String = "127.0.0.1", port: UInt16, reverseEngine engine: ReverseEngine) throws {
+        let slice = GDBServer.runSlice(for: machine)
+        try self.init(cpu: machine.cpu, host: host, port: port, reverse: engine) { n in engine.forward { slice(n) } }
+    }
+
     /// `Machine.run(instructions:)` as a `runSlice` closure.
     public static func runSlice(for machine: Machine) -> (Int) -> RunOutcome {
         { n in

@@ -66,8 +66,19 @@ struct RunCommand: ParsableCommand {
             options.append = DefaultGuest.commandLine
         }
         let (machine, _) = try options.build()
+        var journaledDisks: [JournaledDisk] = []
         for (i, path) in options.disk.enumerated() {
-            do { machine.attachHardDisk(try RawFileDisk(path: path), position: i) } catch {
+            do {
+                // Under gdb, an undo journal lets reverse execution go back across disk writes.
+                let raw = try RawFileDisk(path: path)
+                if gdb != nil {
+                    let d = JournaledDisk(raw)
+                    journaledDisks.append(d)
+                    machine.attachHardDisk(d, position: i)
+                } else {
+                    machine.attachHardDisk(raw, position: i)
+                }
+            } catch {
                 throw ValidationError("--disk \(path): \(error)")
             }
         }
@@ -76,10 +87,11 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--cdrom \(cdrom): \(error)")
             }
         }
-        try start(machine, capsule: nil)
+        try start(machine, capsule: nil, journaledDisks: journaledDisks)
     }
 
-    func start(_ machine: Machine, capsule: MachineCapsule?) throws {
+    /// `journaledDisks`: the raw disks wrapped for reverse execution under --gdb.
+    func start(_ machine: Machine, capsule: MachineCapsule?, journaledDisks: [JournaledDisk] = []) throws {
         guard display == "none" || display == "text" else { throw ValidationError("bad --display '\(display)': use none or text") }
         if display == "text" && serial == "stdio" {
             throw ValidationError("--display text draws on this terminal; send the serial port elsewhere with --serial file:PATH or none")
@@ -103,11 +115,23 @@ struct RunCommand: ParsableCommand {
         screen?.start()
         defer { screen?.stop() }
         var gdbServer: GDBServer?
+        var reverseEngine: ReverseEngine?
         if let spec = gdb {
             guard let (host, port) = GDBServer.listenAddress(spec) else {
                 throw ValidationError("bad --gdb '\(spec)': use PORT or HOST:PORT")
             }
-            do { gdbServer = try GDBServer(machine: machine, host: host, port: port) } catch {
+            // Reverse execution (gdb's reverse-stepi / reverse-continue) when
+            // going back can be exact, i.e. every writable disk keeps undo data.
+            if ReverseEngine.disksAreJournaled(machine, journaledDisks) {
+                reverseEngine = ReverseEngine(machine: machine, disks: journaledDisks)
+            }
+            do {
+                if let reverseEngine {
+                    gdbServer = try GDBServer(machine: machine, host: host, port: port, reverseEngine: reverseEngine)
+                } else {
+                    gdbServer = try GDBServer(machine: machine, host: host, port: port)
+                }
+            } catch {
                 throw ValidationError("--gdb: \(error)")
             }
             FileHandle.standardError.write("capsule: gdb server on \(host):\(gdbServer!.port)\n".data(using: .utf8)!)
@@ -188,6 +212,8 @@ struct RunCommand: ParsableCommand {
         let eip = String(format: "%04X:%08X", cpu.segment(1).selector, cpu.eip)
         FileHandle.standardError.write("capsule: stopped: \(text) at \(eip) after \(cpu.instructionCount &- startCount) instructions\n".data(using: .utf8)!)
         if let capsule, suspend || suspendAfter != nil {
+            // Checkpointing cleared dirty bits the capsule save relies on.
+            reverseEngine?.returnDirtyPages()
             do {
                 let hash = try capsule.save()
                 FileHandle.standardError.write("capsule: suspended '\(capsule.name)' (manifest \(hash.hex.prefix(16))) in \(capsule.store.root)\n".data(using: .utf8)!)
