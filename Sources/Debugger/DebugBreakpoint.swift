@@ -17,10 +17,37 @@ public struct DebugBreakpoint: Equatable {
         case watch(Watchpoint)
     }
 
+    /// `REG==VALUE` or `REG!=VALUE`, checked when an address breakpoint is
+    /// reached (e.g. only the kernel's entry, CS 0x10, not other code there).
+    public struct Condition: Equatable {
+        public var register: String
+        public var equal: Bool
+        public var value: UInt32
+
+        public init(register: String, equal: Bool, value: UInt32) {
+            self.register = register
+            self.equal = equal
+            self.value = value
+        }
+
+        public func holds(_ cpu: CPU) -> Bool {
+            guard let v = RegisterSnapshot(cpu).value(register) else { return false }
+            return (v == value) == equal
+        }
+
+        public var description: String { "\(register)\(equal ? "==" : "!=")\(hex(value))" }
+    }
+
     public var id: Int
     public var kind: Kind
+    public var condition: Condition?
 
     public var description: String {
+        guard let condition else { return kindDescription }
+        return kindDescription + " if " + condition.description
+    }
+
+    var kindDescription: String {
         switch kind {
         case .linear(let a): return "break linear \(hex32(a))"
         case .physical(let a): return "break physical \(hex32(a))"

@@ -33,6 +33,7 @@ public final class DebugCommands {
     public static let help = """
         run control: step [N] | next | continue [N] | run-to ADDR | reverse-step [N] | reverse-continue
         stops:       break ADDR | break physical ADDR | break io PORT | break vector N | break mode
+                     (address breakpoints take a condition: break ADDR if REG==VALUE or REG!=VALUE)
                      watch [read|write|access] ADDR [LEN] | delete N|all | list
         views:       registers | x/NF ADDR | xp/NF PADDR (F: b h w) | stack [N] | segments
                      gdt [N] | ldt [N] | idt [N] | page ADDR | pagedir | decode | disasm [N] | screen
@@ -172,7 +173,14 @@ public final class DebugCommands {
 
     // MARK: Stops
 
-    private func breakCommand(_ args: [String]) throws -> String {
+    private func breakCommand(_ allArgs: [String]) throws -> String {
+        var args = allArgs
+        var condition: DebugBreakpoint.Condition?
+        if let i = args.firstIndex(of: "if") {
+            guard i + 1 < args.count else { throw DebuggerError("usage: break ... if REG==VALUE (or REG!=VALUE)") }
+            condition = try parseCondition(args[(i + 1)...].joined())
+            args = Array(args[..<i])
+        }
         guard let first = args.first else { throw DebuggerError("usage: break ADDR | physical ADDR | io PORT | vector N | mode") }
         let kind: DebugBreakpoint.Kind
         switch first {
@@ -194,8 +202,25 @@ public final class DebugCommands {
             guard args.count == 1 else { throw DebuggerError("usage: break ADDR") }
             kind = .linear(try address(first))
         }
-        let b = debugger.add(kind)
+        if condition != nil {
+            switch kind {
+            case .linear, .physical: break
+            default: throw DebuggerError("conditions apply to address breakpoints only")
+            }
+        }
+        let b = debugger.add(kind, condition: condition)
         return "breakpoint \(b.id): \(b.description)\n"
+    }
+
+    private func parseCondition(_ text: String) throws -> DebugBreakpoint.Condition {
+        let equal = text.contains("==")
+        let parts = text.split(separator: equal ? "==" : "!=", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, text.contains("==") || text.contains("!=") else {
+            throw DebuggerError("condition '\(text)': use REG==VALUE or REG!=VALUE")
+        }
+        let reg = parts[0].lowercased().replacingPrefix("$")
+        guard RegisterSnapshot(cpu).value(reg) != nil else { throw DebuggerError("condition: unknown register '\(parts[0])'") }
+        return DebugBreakpoint.Condition(register: reg, equal: equal, value: try number(parts[1]))
     }
 
     private func watchCommand(_ verb: String, _ args: [String]) throws -> String {

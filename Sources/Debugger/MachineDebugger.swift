@@ -55,8 +55,8 @@ public final class MachineDebugger {
     // MARK: Breakpoints
 
     @discardableResult
-    public func add(_ kind: DebugBreakpoint.Kind) -> DebugBreakpoint {
-        let b = DebugBreakpoint(id: nextID, kind: kind)
+    public func add(_ kind: DebugBreakpoint.Kind, condition: DebugBreakpoint.Condition? = nil) -> DebugBreakpoint {
+        let b = DebugBreakpoint(id: nextID, kind: kind, condition: condition)
         nextID += 1
         breakpoints.append(b)
         install(b)
@@ -124,9 +124,8 @@ public final class MachineDebugger {
     public func step(_ count: UInt64 = 1) -> Stop {
         resumeFromBreakpoint()
         let target = cpu.instructionCount &+ count
-        if trace != nil || !physicalBreakpoints.isEmpty {
-            // One at a time: the trace sees every instruction, and physical
-            // hits need their translation checked.
+        if trace != nil {
+            // One at a time: the trace sees every instruction.
             while cpu.instructionCount < target {
                 let pc = cpu.linearPC
                 if let stop = classify(runForward(1), previousEIP: pc, stepping: true), stop != .stepped { return stop }
@@ -154,7 +153,7 @@ public final class MachineDebugger {
         while true {
             let done = cpu.instructionCount &- start
             if done >= limit { return .limit }
-            if trace != nil || !physicalBreakpoints.isEmpty {
+            if trace != nil {
                 let pc = cpu.linearPC
                 if let stop = classify(runForward(1), previousEIP: pc, stepping: false) { return stop }
                 trace?.record(self)
@@ -237,13 +236,12 @@ public final class MachineDebugger {
             return stepping ? .stepped : nil
         case .breakpoint:
             let pc = cpu.linearPC
-            if let b = breakpoints.first(where: { $0.kind == .linear(pc) }) { return .breakpoint(b.id) }
-            if physicalAliases.contains(pc), let phys = cpu.debugTranslate(pc),
-               let b = breakpoints.first(where: { $0.kind == .physical(phys) }) {
-                return .breakpoint(b.id)
-            }
-            if physicalAliases.contains(pc) {
-                // The mapping changed since the aliases were read: not a hit.
+            let phys = cpu.debugTranslate(pc)
+            let candidates = breakpoints.filter { $0.kind == .linear(pc) || (phys != nil && $0.kind == .physical(phys!)) }
+            if let b = candidates.first(where: { $0.condition?.holds(cpu) ?? true }) { return .breakpoint(b.id) }
+            if !candidates.isEmpty || physicalAliases.contains(pc) {
+                // A condition that does not hold, or a physical alias whose
+                // mapping changed since it was read: not a hit, run on.
                 cpu.skipBreakpointOnce = true
                 return stepping ? .stepped : nil
             }
@@ -293,13 +291,14 @@ public final class MachineDebugger {
     public func reverseContinue() throws -> Stop {
         guard let reverse else { throw DebuggerError("reverse execution is off for this machine") }
         refreshPhysicalAliases()
-        let linear = linearBreakpoints
-        let physical = physicalBreakpoints
-        let all = linear.union(physicalAliases)
+        let all = linearBreakpoints.union(physicalAliases)
+        let stops = breakpoints
         let hit = reverse.lastHit(before: cpu.instructionCount, breakpoints: all) { [cpu] in
             let pc = cpu.linearPC
-            if linear.contains(pc) { return true }
-            return cpu.debugTranslate(pc).map { physical.contains($0) } ?? false
+            let phys = cpu.debugTranslate(pc)
+            return stops.contains { b in
+                (b.kind == .linear(pc) || (phys != nil && b.kind == .physical(phys!))) && (b.condition?.holds(cpu) ?? true)
+            }
         }
         if let hit {
             _ = reverse.travelToHit(hit, breakpoints: all)
