@@ -128,8 +128,8 @@ public final class MachineDebugger {
             // One at a time: the trace sees every instruction.
             while cpu.instructionCount < target {
                 let pc = cpu.linearPC
-                if let stop = classify(runForward(1), previousEIP: pc, stepping: true), stop != .stepped { return stop }
                 trace?.record(self)
+                if let stop = classify(runForward(1), previousEIP: pc, stepping: true), stop != .stepped { return stop }
                 if cpu.instructionCount < target, let s = interruptStop() { return s }
             }
             return .stepped
@@ -155,8 +155,8 @@ public final class MachineDebugger {
             if done >= limit { return .limit }
             if trace != nil {
                 let pc = cpu.linearPC
-                if let stop = classify(runForward(1), previousEIP: pc, stepping: false) { return stop }
                 trace?.record(self)
+                if let stop = classify(runForward(1), previousEIP: pc, stepping: false) { return stop }
                 if (cpu.instructionCount & 0xFFF) == 0, let s = interruptStop() { return s }
                 continue
             }
@@ -247,8 +247,10 @@ public final class MachineDebugger {
             }
             return .halted("unknown breakpoint")
         case .watchpoint(let a):
-            let id = breakpoints.first { if case .watch(let w) = $0.kind { return w.address == a } else { return false } }?.id ?? 0
-            return .watchpoint(id, address: a, previousEIP: previousEIP)
+            let hit = cpu.lastWatchpointHit
+            let id = breakpoints.first { if case .watch(let w) = $0.kind { return hit.map { $0 == w } ?? (w.address == a) } else { return false } }?.id ?? 0
+            // The instruction that made the access is the one that just retired.
+            return .watchpoint(id, address: a, previousEIP: cpu.segment(1).base &+ cpu.currentInstructionStart)
         case .stopRequested:
             return .interrupted
         case .haltedWithInterruptsDisabled:

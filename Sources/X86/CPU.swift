@@ -115,6 +115,9 @@ public final class CPU {
     var hostWatchpoints: [Watchpoint] = []
     public var skipBreakpointOnce = false
     var watchpointHit: UInt32? { didSet { refreshPostAttention() } }
+    /// The host watchpoint that matched last (read and write watchpoints
+    /// can share an address).
+    public internal(set) var lastWatchpointHit: Watchpoint?
     /// A host debug event (mode change, vector, I/O port) waiting to stop
     /// `run` at the next boundary; see DebugEvents.swift.
     var debugEventPending = false { didSet { refreshAttention() } }

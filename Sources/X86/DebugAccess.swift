@@ -112,6 +112,7 @@ extension CPU {
             if w.kind == .read && write { continue }
             if lin <= w.address &+ w.length &- 1 && w.address <= lin &+ UInt32(width - 1) {
                 watchpointHit = w.address
+                lastWatchpointHit = w
             }
         }
     }
