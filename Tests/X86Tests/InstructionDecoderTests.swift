@@ -314,3 +314,49 @@ final class InstructionDecoderTests: XCTestCase {
         }
     }
 }
+
+/// `CPU.decodeAtEIP`: the fetch-window fast path and the byte-by-byte
+/// path for instructions that cross a page or wrap IP.
+final class CPUDecodeTests: XCTestCase {
+    func testInsideAPageAndAcrossAPageBoundary() throws {
+        let memory = PhysicalMemory(ramSize: 1 << 20)
+        let cpu = CPU(memory: memory)
+        cpu.enterFlat32(cpl: 0)
+        let decoder = InstructionDecoder()
+        var d = DecodedInstruction()
+        // Crossing from page 0x10000 into 0x11000.
+        memory.write([0xB8, 0x78, 0x56, 0x34, 0x12], at: 0x10FFE)
+        cpu.eip = 0x10FFE
+        XCTAssertEqual(try cpu.decodeAtEIP(decoder, into: &d), .ok)
+        XCTAssertEqual(d.length, 5)
+        XCTAssertEqual(d.imm, 0x1234_5678)
+        XCTAssertEqual(cpu.eip, 0x10FFE, "decoding does not move EIP")
+        // Entirely inside a page (the fetch window is now set up).
+        memory.write([0x66, 0x81, 0xC3, 0x34, 0x12], at: 0x10800)
+        cpu.eip = 0x10800
+        XCTAssertEqual(try cpu.decodeAtEIP(decoder, into: &d), .ok)
+        XCTAssertEqual(d.length, 5)
+        XCTAssertEqual(d.imm, 0x1234)
+        // The executor agrees on where the crossing instruction ends.
+        cpu.eip = 0x10FFE
+        cpu.stopOnException = true
+        XCTAssertEqual(cpu.step(), .instructionLimit)
+        XCTAssertEqual(cpu.eip, 0x11003)
+        XCTAssertEqual(cpu.gpr(0), 0x1234_5678)
+    }
+
+    func testSixteenBitIPWrap() throws {
+        let memory = PhysicalMemory(ramSize: 1 << 20)
+        let cpu = CPU(memory: memory)
+        cpu.setSegmentSelector(CPU.segCS, 0x2000)
+        // mov ax, 0x1234 at 2000:FFFE: the immediate's high byte is at 2000:0000.
+        memory.write([0xB8, 0x34], at: 0x2FFFE)
+        memory.write([0x12], at: 0x20000)
+        cpu.eip = 0xFFFE
+        var d = DecodedInstruction()
+        XCTAssertEqual(try cpu.decodeAtEIP(InstructionDecoder(), into: &d), .ok)
+        XCTAssertEqual(d.length, 3)
+        XCTAssertEqual(d.imm, 0x1234)
+        XCTAssertEqual(cpu.eip, 0xFFFE)
+    }
+}
