@@ -160,6 +160,7 @@ struct TableBuilder {
             case "nomod": flags.insert(.modIgnored)
             case "A": flags.insert(.byAddressSize)
             case "S": flags.insert(.sizeSuffix)
+            case "SA": flags.insert(.sizeSuffixAlways)
             case "prefix": flags.insert(.prefix)
             default:
                 guard f.hasPrefix("att=") else { fail(line, "unknown flag '\(f)'") }
