@@ -102,7 +102,6 @@ public struct PageTables {
     }
 }
 
-func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
 func pad(_ v: Int, _ width: Int) -> String {
     let s = String(v)
     return s.count >= width ? s : String(repeating: " ", count: width - s.count) + s

@@ -53,6 +53,7 @@ struct DebugCommand: ParsableCommand {
         let debugger = MachineDebugger(machine: machine, reverse: reverse)
         let commands = DebugCommands(debugger: debugger)
         commands.stateHash = { (try? StateHash.of(machine).hex) ?? "unavailable" }
+        InstructionText.attach(to: commands)
         machine.com1.transmit = { b in
             output.write(b)
             serialLog.append(b)
