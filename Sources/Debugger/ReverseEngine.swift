@@ -36,12 +36,8 @@ public final class ReverseEngine: ReverseExecution {
         /// Pages dirtied since the previous checkpoint, with their contents here.
         var pages: [Int: [UInt8]]
         var diskMarks: [Int]
-    }
-
-    struct QueuedInput {
-        var count: UInt64
-        var serial: [UInt8]
-        var keyboard: [UInt8]
+        /// How many host-input queue operations came before it.
+        var queuedCount: Int
     }
 
     private var base: UnsafeMutablePointer<UInt8>?
@@ -50,8 +46,8 @@ public final class ReverseEngine: ReverseExecution {
     private var reference = 0
     /// Dirty bits this engine cleared (to give back to capsule saves).
     private var handedOut: [UInt64]
-    /// Host input queued while stopped, by instruction count.
-    private var queued: [QueuedInput] = []
+    /// Host input queued while stopped, by virtual time.
+    private var queued: [InputReplay.Queued] = []
     /// The furthest point history reached, and the log up to there.
     public private(set) var frontier: UInt64 = 0
     private var frontierTime: UInt64 = 0
@@ -106,7 +102,7 @@ public final class ReverseEngine: ReverseExecution {
         base = p
         takeDirtyBits()
         for d in disks { d.recording = true }
-        checkpoints = [Checkpoint(count: count, state: machine.saveState(), pages: [:], diskMarks: disks.map(\.mark))]
+        checkpoints = [Checkpoint(count: count, state: machine.saveState(), pages: [:], diskMarks: disks.map(\.mark), queuedCount: queued.count)]
         reference = 0
         advanceFrontier()
     }
@@ -124,7 +120,7 @@ public final class ReverseEngine: ReverseExecution {
             pages[page] = Array(UnsafeBufferPointer(start: mem.ram + page * 4096, count: 4096))
         }
         takeDirtyBits()
-        checkpoints.append(Checkpoint(count: count, state: machine.saveState(), pages: pages, diskMarks: disks.map(\.mark)))
+        checkpoints.append(Checkpoint(count: count, state: machine.saveState(), pages: pages, diskMarks: disks.map(\.mark), queuedCount: queued.count))
         reference = checkpoints.count - 1
         if checkpoints.count > maxCheckpoints { foldOldest() }
     }
@@ -157,7 +153,7 @@ public final class ReverseEngine: ReverseExecution {
     /// future: everything recorded after now is dropped.
     public func noteInputQueued(serial: [UInt8] = [], keyboard: [UInt8] = []) {
         if count < frontier { forgetFuture() }
-        queued.append(QueuedInput(count: count, serial: serial, keyboard: keyboard))
+        queued.append(InputReplay.Queued(time: machine.scheduler.now, serial: serial, keyboard: keyboard))
     }
 
     /// The debugger changed registers or memory: the recorded future is no
@@ -167,7 +163,7 @@ public final class ReverseEngine: ReverseExecution {
         while let last = checkpoints.last, last.count > count, checkpoints.count - 1 > reference {
             checkpoints.removeLast()
         }
-        queued.removeAll { $0.count > count }
+        queued.removeAll { $0.time > machine.scheduler.now }
         machine.inputReplay = nil
         frontier = count
         frontierTime = machine.scheduler.now
@@ -325,19 +321,17 @@ public final class ReverseEngine: ReverseExecution {
         machine.cpu.clearDebugEvent()
         machine.cpu.skipBreakpointOnce = false
         let logStart = cp.state.inputLog.count
-        machine.inputReplay = InputReplay(events: frontierLog.count > logStart ? frontierLog[logStart...] : [], until: frontierTime)
+        machine.inputReplay = InputReplay(events: frontierLog.count > logStart ? frontierLog[logStart...] : [],
+                                          queued: queued.count > cp.queuedCount ? queued[cp.queuedCount...] : [], until: frontierTime)
     }
 
-    /// Runs forward from a restored checkpoint to `target`, queueing host
-    /// input again where it was first queued.
+    /// Runs forward from a restored checkpoint to `target`. The machine
+    /// queues host input again at the times it was first queued; input
+    /// queued at the target itself is queued too (the state there is the
+    /// one the debugger last saw there).
     private func replay(to target: UInt64) {
-        let pendingQueues = queued.filter { $0.count > count && $0.count <= target }
-        for q in pendingQueues {
-            runExactly(to: q.count)
-            if !q.serial.isEmpty { machine.queueSerialInput(q.serial) }
-            if !q.keyboard.isEmpty { machine.queueKeyboardInput(q.keyboard) }
-        }
         runExactly(to: target)
+        machine.applyReplayedQueues()
     }
 
     private func runExactly(to target: UInt64) {

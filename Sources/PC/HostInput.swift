@@ -50,14 +50,31 @@ extension Machine {
 /// times it was first delivered, not whenever a slice boundary happens to
 /// find room, so the replay computes the same bits as the original run.
 public struct InputReplay: Equatable {
+    /// Host input handed to the machine (`queueSerialInput` and friends)
+    /// at a virtual time: it is queued again at that time.
+    public struct Queued: Equatable {
+        public var time: UInt64
+        public var serial: [UInt8]
+        public var keyboard: [UInt8]
+
+        public init(time: UInt64, serial: [UInt8] = [], keyboard: [UInt8] = []) {
+            self.time = time
+            self.serial = serial
+            self.keyboard = keyboard
+        }
+    }
+
     /// Events still to deliver, in log order.
     public var events: ArraySlice<InputEvent>
+    /// Input to queue again, in order.
+    public var queued: ArraySlice<Queued>
     /// Virtual time up to which the original run went: until then only
     /// logged input may enter; afterwards normal delivery resumes.
     public var until: UInt64
 
-    public init(events: ArraySlice<InputEvent>, until: UInt64) {
+    public init(events: ArraySlice<InputEvent>, queued: ArraySlice<Queued> = [], until: UInt64) {
         self.events = events
+        self.queued = queued
         self.until = until
     }
 }
@@ -66,6 +83,7 @@ extension Machine {
     /// Delivers the logged events due now. True while the replay governs
     /// input; false once it is over (the caller then delivers normally).
     func deliverReplayedInput() -> Bool {
+        applyReplayedQueues()
         guard var r = inputReplay else { return false }
         let now = scheduler.now
         var keyBytes: [UInt8] = []
@@ -86,7 +104,7 @@ extension Machine {
             keyboard.keyEvent(set2: keyBytes)
             if !pendingKeyEvents.isEmpty { pendingKeyEvents.removeFirst() }
         }
-        if r.events.isEmpty && now >= r.until {
+        if r.events.isEmpty && r.queued.isEmpty && now >= r.until {
             inputReplay = nil
             return false
         }
@@ -94,6 +112,26 @@ extension Machine {
         return true
     }
 
+    /// Queues again the host input that was queued at or before now.
+    public func applyReplayedQueues() {
+        guard var r = inputReplay else { return }
+        let now = scheduler.now
+        while let q = r.queued.first, q.time <= now {
+            r.queued.removeFirst()
+            pendingSerialInput.append(contentsOf: q.serial)
+            if !q.keyboard.isEmpty { pendingKeyEvents.append(contentsOf: KeyboardLayout.events(for: q.keyboard)) }
+        }
+        inputReplay = r
+    }
+
     /// The next virtual time a replayed event is due (slices end there).
-    var nextReplayedInputTime: UInt64? { inputReplay?.events.first?.time }
+    var nextReplayedInputTime: UInt64? {
+        guard let r = inputReplay else { return nil }
+        switch (r.events.first?.time, r.queued.first?.time) {
+        case let (a?, b?): return min(a, b)
+        case let (a?, nil): return a
+        case let (nil, b?): return b
+        case (nil, nil): return nil
+        }
+    }
 }

@@ -1,0 +1,186 @@
+import Capsule
+import Foundation
+import XCTest
+@testable import Debugger
+import PC
+import X86
+
+/// The debugger in-process on small flat 32-bit programs: host input is
+/// replayed exactly when going back, the teaching views say what the
+/// decoder sees, conditions and page walks, and the TUI renders.
+final class MachineDebuggerTests: XCTestCase {
+    /// Polls COM1 and stores every byte received at 0x3000 + EBX:
+    ///
+    ///     1000 66 BA FD 03      mov dx, 0x3fd
+    ///     1004 EC               in al, dx
+    ///     1005 A8 01            test al, 1
+    ///     1007 74 FB            jz 1004
+    ///     1009 66 BA F8 03      mov dx, 0x3f8
+    ///     100D EC               in al, dx
+    ///     100E 88 83 00 30 00 00 mov [ebx+0x3000], al
+    ///     1014 43               inc ebx
+    ///     1015 EB E9            jmp 1000
+    static let serialEcho: [UInt8] = [
+        0x66, 0xBA, 0xFD, 0x03, 0xEC, 0xA8, 0x01, 0x74, 0xFB,
+        0x66, 0xBA, 0xF8, 0x03, 0xEC, 0x88, 0x83, 0x00, 0x30, 0x00, 0x00, 0x43, 0xEB, 0xE9,
+    ]
+
+    func makeMachine(_ code: [UInt8], interval: UInt64 = 50) throws -> (Machine, MachineDebugger, DebugCommands) {
+        let machine = try Machine(memorySize: 16 << 20)
+        machine.cpu.enterFlat32(cpl: 0)
+        machine.memory.write(code, at: 0x1000)
+        machine.cpu.eip = 0x1000
+        let debugger = MachineDebugger(machine: machine, reverse: ReverseEngine(machine: machine, interval: interval))
+        let commands = DebugCommands(debugger: debugger)
+        commands.stateHash = { (try? StateHash.of(machine).hex) ?? "?" }
+        InstructionText.attach(to: commands)
+        return (machine, debugger, commands)
+    }
+
+    func hash(_ m: Machine) throws -> String { try StateHash.of(m).hex }
+
+    /// Serial input typed while stopped enters the guest's UART at a
+    /// stamped time. Going back before it and running forward again
+    /// delivers it at exactly that time again: the same state hash.
+    func testSerialInputReplaysExactlyAfterGoingBack() throws {
+        let (machine, debugger, _) = try makeMachine(MachineDebuggerTests.serialEcho)
+        XCTAssertEqual(debugger.step(20), .stepped)
+        debugger.typeSerial(Array("hi!".utf8))
+        // Input enters at slice boundaries, one byte at a time into this
+        // FIFO-less UART: steps of 10 instructions make boundaries.
+        for _ in 0..<30 { XCTAssertEqual(debugger.step(10), .stepped) }
+        XCTAssertEqual(machine.memory.read(0x3000, count: 3), Array("hi!".utf8))
+        XCTAssertEqual(machine.inputLog.count, 3)
+        let at320 = try hash(machine)
+        XCTAssertEqual(debugger.step(40), .stepped)
+        let at360 = try hash(machine)
+
+        // Back 40: the state at 320, bit for bit.
+        XCTAssertEqual(try debugger.reverseStep(40), .stepped)
+        XCTAssertEqual(machine.cpu.instructionCount, 320)
+        XCTAssertEqual(try hash(machine), at320)
+
+        // Back before the input was queued, then forward again through it.
+        XCTAssertEqual(try debugger.reverseStep(310), .stepped)
+        XCTAssertEqual(machine.cpu.instructionCount, 10)
+        XCTAssertEqual(machine.memory.read(0x3000, count: 3), [0, 0, 0])
+        XCTAssertEqual(debugger.step(350), .stepped)
+        XCTAssertEqual(machine.memory.read(0x3000, count: 3), Array("hi!".utf8), "the replay delivered at the logged times, not at this step's boundaries")
+        XCTAssertEqual(try hash(machine), at360, "re-execution delivered the logged input at its stamped times")
+    }
+
+    /// Changing a register in the past gives up the recorded future.
+    func testEditingStateInThePastForgetsTheFuture() throws {
+        let (machine, debugger, commands) = try makeMachine(ReverseGDBTests.loop)
+        XCTAssertEqual(debugger.step(200), .stepped)
+        XCTAssertEqual(try debugger.reverseStep(100), .stepped)
+        XCTAssertTrue(commands.execute("set ecx 0x1000").output.hasPrefix("ecx = 0x00001000"))
+        XCTAssertEqual(debugger.reverse?.frontier, machine.cpu.instructionCount)
+        XCTAssertEqual(debugger.step(4), .stepped)
+        XCTAssertEqual(machine.cpu.gpr(1), 0x1001)
+    }
+
+    /// Conditional breakpoints stop only when the condition holds;
+    /// reverse-continue honours the condition too.
+    func testConditionalBreakpointAndReverseContinue() throws {
+        let (machine, debugger, commands) = try makeMachine(ReverseGDBTests.loop)
+        XCTAssertEqual(commands.execute("break 0x100c if ecx==5").output, "breakpoint 1: break linear 0x0000100c if ecx==0x5\n")
+        XCTAssertTrue(commands.execute("continue").output.hasPrefix("stopped: breakpoint 1"))
+        XCTAssertEqual(machine.cpu.gpr(1), 5)
+        XCTAssertEqual(commands.execute("delete 1").output, "deleted 1\n")
+        _ = commands.execute("break 0x100c if ecx!=7")
+        XCTAssertTrue(commands.execute("continue").output.hasPrefix("stopped: breakpoint 2"))
+        XCTAssertEqual(machine.cpu.gpr(1), 6)
+        XCTAssertTrue(commands.execute("continue").output.hasPrefix("stopped: breakpoint 2"))
+        XCTAssertEqual(machine.cpu.gpr(1), 8, "ecx==7 was skipped")
+        XCTAssertTrue(commands.execute("reverse-continue").output.hasPrefix("stopped: breakpoint 2"))
+        XCTAssertEqual(machine.cpu.gpr(1), 6, "reverse-continue skipped ecx==7 too")
+        XCTAssertEqual(debugger.breakpoints.count, 1)
+        XCTAssertTrue(commands.execute("break 0x100c if foo==1").output.hasPrefix("error: condition: unknown register"))
+    }
+
+    /// The teaching view names every field the decoder found.
+    func testDecodeShowsPrefixesModRMSIBDisplacementAndImmediate() throws {
+        // 66 C7 84 8B 78 56 34 12 CD AB   mov word [ebx+ecx*4+0x12345678], 0xabcd
+        let (_, _, commands) = try makeMachine([0x66, 0xC7, 0x84, 0x8B, 0x78, 0x56, 0x34, 0x12, 0xCD, 0xAB])
+        let out = commands.execute("decode").output
+        XCTAssertTrue(out.contains("bytes        66 c7 84 8b 78 56 34 12 cd ab (10 bytes)"), out)
+        XCTAssertTrue(out.contains("prefixes     66 (operand size)"), out)
+        XCTAssertTrue(out.contains("opcode       c7 (one-byte map)"), out)
+        XCTAssertTrue(out.contains("ModRM        84 = mod 2 (10) reg 0 (000) rm 4 (100): r/m is memory"), out)
+        XCTAssertTrue(out.contains("SIB          8b = scale 4 index ecx base ebx"), out)
+        XCTAssertTrue(out.contains("displacement 4 bytes: 0x12345678"), out)
+        XCTAssertTrue(out.contains("immediate    2 bytes: 0xabcd"), out)
+        XCTAssertTrue(out.contains("sizes        operand 16-bit, address 32-bit"), out)
+        XCTAssertTrue(out.contains("text         mov"), out)
+        let dis = commands.execute("disasm 1").output
+        XCTAssertTrue(dis.hasPrefix("00001000: 66 c7 84 8b 78 56 34 12 cd ab"), dis)
+        XCTAssertTrue(dis.contains("WORD PTR [ebx+ecx*4+0x12345678],0xabcd"), dis)
+    }
+
+    /// Page walk, directory dump and physical breakpoints under paging:
+    /// linear 0x40001000 maps to physical 0x5000.
+    func testPageWalkAndPhysicalBreakpointThroughPaging() throws {
+        let (machine, _, commands) = try makeMachine([0xEB, 0xFE])
+        let mem = machine.memory
+        // Directory at 0x10000: entry 0 identity-maps the first 4 MiB (PSE),
+        // entry 0x100 points to a table at 0x11000 whose entry 1 maps 0x5000.
+        mem.write(0x10000, width: 4, value: 0x0000_0083)
+        mem.write(0x10000 + 0x100 * 4, width: 4, value: 0x0001_1003)
+        mem.write(0x11000 + 4, width: 4, value: 0x0000_5007)
+        mem.write([0x90, 0x90, 0xEB, 0xFE], at: 0x5000) // nop nop jmp $
+        let cpu = machine.cpu
+        cpu.setControlRegister(4, 0x10)
+        cpu.setControlRegister(3, 0x10000)
+        cpu.setControlRegister(0, cpu.cr0 | 0x8000_0000)
+        cpu.eip = 0x4000_1000
+        let walk = commands.execute("page 0x40001234").output
+        XCTAssertTrue(walk.contains("PDE at 0x00010400 = 0x00011003"), walk)
+        XCTAssertTrue(walk.contains("PTE at 0x00011004 = 0x00005007 P W U"), walk)
+        XCTAssertTrue(walk.contains("-> physical 0x00005234"), walk)
+        let dir = commands.execute("pagedir").output
+        XCTAssertTrue(dir.contains("[   0] 0x00000000-0x003fffff 4 MiB page 0x00000000"), dir)
+        XCTAssertTrue(dir.contains("[ 256] 0x40000000-0x403fffff table 0x00011000 (1 present)"), dir)
+        XCTAssertTrue(dir.contains("2 of 1024 entries present"), dir)
+        XCTAssertTrue(commands.execute("page 0x80000000").output.contains("not present"))
+        // A physical breakpoint on 0x5002 stops at its linear alias.
+        _ = commands.execute("break physical 0x5002")
+        let stop = commands.execute("continue").output
+        XCTAssertTrue(stop.hasPrefix("stopped: breakpoint 1 (break physical 0x00005002)"), stop)
+        XCTAssertTrue(stop.contains("linear 0x40001002 icount 2"), stop)
+    }
+
+    /// The TUI draws registers with changes highlighted, the code at EIP,
+    /// the stack, memory, and the guest's screen; keys step and go back.
+    func testTUIRendersAndKeysStepForwardAndBack() throws {
+        let (machine, _, commands) = try makeMachine(ReverseGDBTests.loop)
+        machine.memory.write(Array("HELLO".utf8).flatMap { [$0, 0x07] }, at: 0xB_8000)
+        let tui = TUIController(commands: commands)
+        tui.renderer.ansi = false
+        tui.renderer.height = 80
+        tui.key(UInt8(ascii: "s"))
+        tui.key(UInt8(ascii: "s"))
+        var frame = tui.renderer.render(commands)
+        XCTAssertTrue(frame.contains("[ecx=00000001]"), "the changed register is highlighted\n" + frame)
+        XCTAssertTrue(frame.contains("=> 00001006: 89 0d 00 30 00 00"), frame)
+        XCTAssertTrue(frame.contains("mov    DWORD PTR ds:0x3000,ecx"), frame)
+        XCTAssertTrue(frame.contains("-- stack"), frame)
+        XCTAssertTrue(frame.contains("-- memory 0x00000000"), frame)
+        XCTAssertTrue(frame.contains("HELLO"), frame)
+        XCTAssertTrue(tui.renderer.status.hasPrefix("stopped: stepped"), tui.renderer.status)
+        tui.key(UInt8(ascii: "b"))
+        XCTAssertEqual(machine.cpu.eip, 0x1005)
+        // ':' enters a command; 'm ADDR' moves the memory pane.
+        for b in Array(":m 0x3000".utf8) + [13] { tui.key(b) }
+        frame = tui.renderer.render(commands)
+        XCTAssertTrue(frame.contains("-- memory 0x00003000"), frame)
+        for b in Array(":break 0x100c".utf8) + [13] { tui.key(b) }
+        tui.key(UInt8(ascii: "c"))
+        XCTAssertEqual(machine.cpu.eip, 0x100C)
+        // With ANSI on, a changed value gets the highlight escape.
+        tui.renderer.ansi = true
+        XCTAssertTrue(tui.renderer.render(commands).contains("\u{1B}[1;30;43m"))
+        tui.key(UInt8(ascii: "q"))
+        XCTAssertTrue(tui.quit)
+    }
+}
