@@ -93,6 +93,8 @@ struct DebugCommand: ParsableCommand {
             }
             guard let line = reader.next() else { break }
             if echo && !line.trimmingCharacters(in: .whitespaces).isEmpty { print("(capsule) " + line) }
+            // A Ctrl-C typed at the prompt must not stop the next command.
+            DebugInterrupt.flag = 0
             let result = commands.execute(line)
             output.flush()
             print(result.output, terminator: "")
