@@ -313,7 +313,8 @@ public final class ReverseEngine: ReverseExecution {
             }
         }
         // The pages written back changed under the CPU's feet: no stale
-        // translations or write pointers may survive.
+        // write pointers may survive, and a later capsule save must write them.
+        for page in touched { handedOut[page >> 6] |= 1 << UInt64(page & 63) }
         mem.clearDirty()
         reference = i
         for (d, m) in zip(disks, cp.diskMarks) { try? d.truncate(to: m) }

@@ -183,4 +183,38 @@ final class MachineDebuggerTests: XCTestCase {
         tui.key(UInt8(ascii: "q"))
         XCTAssertTrue(tui.quit)
     }
+
+    /// Going back undoes disk writes made after the checkpoint: the
+    /// journal keeps what each write overwrote.
+    func testGoingBackRestoresJournaledDiskContents() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsule-journal-\(getpid()).img").path
+        FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x11, count: 1 << 20))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let machine = try Machine(memorySize: 16 << 20)
+        machine.cpu.enterFlat32(cpl: 0)
+        machine.memory.write(ReverseGDBTests.loop, at: 0x1000)
+        machine.cpu.eip = 0x1000
+        let disk = JournaledDisk(try RawFileDisk(path: path))
+        machine.attachHardDisk(disk, position: 0)
+        let engine = ReverseEngine(machine: machine, disks: [disk], interval: 8)
+        XCTAssertTrue(ReverseEngine.disksAreJournaled(machine, [disk]))
+        XCTAssertFalse(ReverseEngine.disksAreJournaled(machine, []))
+        let debugger = MachineDebugger(machine: machine, reverse: engine)
+        func sector(_ n: UInt64) throws -> [UInt8] {
+            var b = [UInt8](repeating: 0, count: 512)
+            try b.withUnsafeMutableBytes { try disk.read(sector: n, count: 1, into: $0) }
+            return b
+        }
+        XCTAssertEqual(debugger.step(19), .stepped)
+        let before = try StateHash.of(machine)
+        XCTAssertEqual(debugger.step(1), .stepped)
+        try [UInt8](repeating: 0x22, count: 1024).withUnsafeBytes { try disk.write(sector: 3, count: 2, from: $0) }
+        XCTAssertEqual(debugger.step(20), .stepped)
+        XCTAssertEqual(try sector(4), [UInt8](repeating: 0x22, count: 512))
+        XCTAssertEqual(try debugger.reverseStep(21), .stepped)
+        XCTAssertEqual(machine.cpu.instructionCount, 19)
+        XCTAssertEqual(try sector(3), [UInt8](repeating: 0x11, count: 512))
+        XCTAssertEqual(try sector(4), [UInt8](repeating: 0x11, count: 512))
+        XCTAssertEqual(try StateHash.of(machine), before)
+    }
 }
