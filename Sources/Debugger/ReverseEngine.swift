@@ -207,6 +207,8 @@ public final class ReverseEngine: ReverseExecution {
     /// False if `target` is before the earliest checkpoint.
     @discardableResult
     public func travel(to target: UInt64) -> Bool {
+        // The machine may have run on without us (gdb detached and came back).
+        if !replaying { advanceFrontier() }
         guard let i = checkpoints.lastIndex(where: { $0.count <= target }) else { return false }
         return suspendingStops {
             restore(i)
@@ -238,6 +240,7 @@ public final class ReverseEngine: ReverseExecution {
     /// somewhere in the past: the caller travels on.
     public func lastHit(before now: UInt64, breakpoints: Set<UInt32>, accept: () -> Bool) -> UInt64? {
         guard !breakpoints.isEmpty else { return nil }
+        if !replaying { advanceFrontier() }
         return suspendingStops { () -> UInt64? in
             var i = checkpoints.lastIndex(where: { $0.count < now }) ?? -1
             let cpu = machine.cpu
