@@ -134,6 +134,10 @@ struct RunCommand: ParsableCommand {
             } catch {
                 throw ValidationError("--gdb: \(error)")
             }
+            // `monitor statehash`: the complete state hash, as --state-hash prints it.
+            gdbServer?.monitorExtension = { line in
+                line.trimmingCharacters(in: .whitespaces) == "statehash" ? "statehash \((try? StateHash.of(machine).hex) ?? "unavailable")\n" : nil
+            }
             FileHandle.standardError.write("capsule: gdb server on \(host):\(gdbServer!.port)\n".data(using: .utf8)!)
         } else if gdbWait {
             throw ValidationError("--gdb-wait needs --gdb")
