@@ -189,12 +189,13 @@ public final class MachineDebugger {
         guard stop == .stepped else { return stop }
         // A REP string instruction stays at its EIP until its count runs out.
         if cpu.eip == startEIP && cpu.segment(1).selector == cs.selector {
-            while cpu.eip == startEIP && cpu.segment(1).selector == cs.selector {
-                let s = step(1)
-                if s != .stepped { return s }
-                if let s = interruptStop() { return s }
-            }
-            return .stepped
+            // Run at full speed to the instruction after it (its length from
+            // the CPU's decoder); a jump to itself has no "after" and steps.
+            let bytes = InstructionText.bytes(cpu, cs.base &+ startEIP)
+            let (r, d) = InstructionText.decoder.decode(bytes, code32: cpu.codeIs32)
+            guard r == .ok, d.repPrefix != 0 else { return .stepped }
+            let s = runTo(linear: cs.base &+ startEIP &+ UInt32(d.length))
+            return s == .reachedAddress ? .stepped : s
         }
         let size: UInt32 = stackIs32 ? 4 : 2
         let sp = stackPointer

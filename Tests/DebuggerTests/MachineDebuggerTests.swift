@@ -217,4 +217,40 @@ final class MachineDebuggerTests: XCTestCase {
         XCTAssertEqual(try sector(4), [UInt8](repeating: 0x11, count: 512))
         XCTAssertEqual(try StateHash.of(machine), before)
     }
+
+    /// next runs a REP string instruction to its end and a CALL to its
+    /// return; a PUSH of a nearby address is not mistaken for a call.
+    func testNextStepsOverRepAndCall() throws {
+        let code: [UInt8] = [
+            0xB9, 0x64, 0x00, 0x00, 0x00,   // 1000 mov ecx, 100
+            0xBF, 0x00, 0x40, 0x00, 0x00,   // 1005 mov edi, 0x4000
+            0xF3, 0xAA,                     // 100A rep stosb
+            0xE8, 0x0A, 0x00, 0x00, 0x00,   // 100C call 101B
+            0x68, 0x16, 0x10, 0x00, 0x00,   // 1011 push 0x1016
+            0x5B,                           // 1016 pop ebx
+            0xEB, 0xFE,                     // 1017 jmp $
+            0x90, 0x90,
+            0x40, 0x40, 0xC3,               // 101B inc eax; inc eax; ret
+        ]
+        let (machine, debugger, _) = try makeMachine(code)
+        let cpu = machine.cpu
+        cpu.setGPR(4, 0x8000)
+        cpu.setGPR(0, 0)
+        cpu.setGPR(0, 0xAA)
+        XCTAssertEqual(debugger.next(), .stepped)
+        XCTAssertEqual(debugger.next(), .stepped)
+        XCTAssertEqual(debugger.next(), .stepped)
+        XCTAssertEqual(cpu.eip, 0x100C)
+        XCTAssertEqual(cpu.gpr(1), 0, "the whole REP ran")
+        XCTAssertEqual(machine.memory.read(0x4000 + 99, count: 1), [0xAA])
+        XCTAssertEqual(debugger.next(), .stepped)
+        XCTAssertEqual(cpu.eip, 0x1011, "the call returned")
+        XCTAssertEqual(cpu.gpr(0), 0xAC)
+        XCTAssertEqual(cpu.gpr(4), 0x8000)
+        XCTAssertEqual(debugger.next(), .stepped)
+        XCTAssertEqual(cpu.eip, 0x1016, "a push is one step")
+        XCTAssertEqual(debugger.next(), .stepped)
+        XCTAssertEqual(cpu.eip, 0x1017)
+        XCTAssertEqual(cpu.gpr(3), 0x1016)
+    }
 }
