@@ -25,6 +25,9 @@ public final class ReverseEngine: ReverseExecution {
     public var interval: UInt64
     /// Older checkpoints are folded into the base beyond this many.
     public var maxCheckpoints: Int
+    /// ...or when their saved pages take more than this many bytes.
+    public var maxDeltaBytes = 1 << 30
+    private var deltaBytes = 0
     public let disks: [JournaledDisk]
     /// Called with true while history is being re-run, so the owner can
     /// silence its own stops (the I/O port watch) and output.
@@ -122,13 +125,15 @@ public final class ReverseEngine: ReverseExecution {
         takeDirtyBits()
         checkpoints.append(Checkpoint(count: count, state: machine.saveState(), pages: pages, diskMarks: disks.map(\.mark), queuedCount: queued.count))
         reference = checkpoints.count - 1
-        if checkpoints.count > maxCheckpoints { foldOldest() }
+        deltaBytes += pages.count * 4096
+        while checkpoints.count > 2 && (checkpoints.count > maxCheckpoints || deltaBytes > maxDeltaBytes) { foldOldest() }
     }
 
     /// Merges the two oldest checkpoints: the base becomes checkpoint 1.
     private func foldOldest() {
         guard checkpoints.count > 2, let base else { return }
         let second = checkpoints[1]
+        deltaBytes -= second.pages.count * 4096
         for (page, bytes) in second.pages {
             bytes.withUnsafeBufferPointer { (base + page * 4096).update(from: $0.baseAddress!, count: 4096) }
         }
@@ -161,7 +166,7 @@ public final class ReverseEngine: ReverseExecution {
     public func forgetFuture() {
         guard base != nil else { return }
         while let last = checkpoints.last, last.count > count, checkpoints.count - 1 > reference {
-            checkpoints.removeLast()
+            deltaBytes -= checkpoints.removeLast().pages.count * 4096
         }
         queued.removeAll { $0.time > machine.scheduler.now }
         machine.inputReplay = nil

@@ -253,4 +253,28 @@ final class MachineDebuggerTests: XCTestCase {
         XCTAssertEqual(cpu.eip, 0x1017)
         XCTAssertEqual(cpu.gpr(3), 0x1016)
     }
+
+    /// Beyond `maxCheckpoints` the oldest are folded into the base copy:
+    /// history gets shorter, what remains is still exact.
+    func testFoldedHistoryStaysExact() throws {
+        let machine = try Machine(memorySize: 16 << 20)
+        machine.cpu.enterFlat32(cpl: 0)
+        machine.memory.write(ReverseGDBTests.loop, at: 0x1000)
+        machine.cpu.eip = 0x1000
+        let engine = ReverseEngine(machine: machine, interval: 10, maxCheckpoints: 6)
+        let debugger = MachineDebugger(machine: machine, reverse: engine)
+        var h160 = ""
+        for _ in 0..<20 {
+            XCTAssertEqual(debugger.step(10), .stepped)
+            if machine.cpu.instructionCount == 160 { h160 = try StateHash.of(machine).hex }
+        }
+        XCTAssertEqual(engine.checkpointCount, 6)
+        let earliest = try XCTUnwrap(engine.earliest)
+        XCTAssertGreaterThan(earliest, 100)
+        XCTAssertLessThanOrEqual(earliest, 160)
+        XCTAssertEqual(try debugger.reverseStep(40), .stepped)
+        XCTAssertEqual(try StateHash.of(machine).hex, h160)
+        XCTAssertEqual(try debugger.reverseStep(1000), .reverseBegin)
+        XCTAssertEqual(machine.cpu.instructionCount, earliest)
+    }
 }
