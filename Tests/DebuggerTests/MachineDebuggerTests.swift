@@ -277,4 +277,44 @@ final class MachineDebuggerTests: XCTestCase {
         XCTAssertEqual(try debugger.reverseStep(1000), .reverseBegin)
         XCTAssertEqual(machine.cpu.instructionCount, earliest)
     }
+
+    /// `break mode` sees paging turned on and off (MOV CR0), the stop
+    /// right after the instruction; `break vector` sees an exception.
+    func testModeBreakOnPagingAndVectorBreakOnException() throws {
+        let code: [UInt8] = [
+            0x0F, 0x20, 0xC0,                   // 1000 mov eax, cr0
+            0x0D, 0x00, 0x00, 0x00, 0x80,       // 1003 or eax, 0x80000000
+            0x0F, 0x22, 0xC0,                   // 1008 mov cr0, eax   (paging on)
+            0x90,                               // 100B nop
+            0x25, 0xFF, 0xFF, 0xFF, 0x7F,       // 100C and eax, 0x7fffffff
+            0x0F, 0x22, 0xC0,                   // 1011 mov cr0, eax   (paging off)
+            0x31, 0xC9,                         // 1014 xor ecx, ecx
+            0xF7, 0xF1,                         // 1016 div ecx        (#DE)
+        ]
+        let (machine, _, commands) = try makeMachine(code)
+        let cpu = machine.cpu
+        machine.memory.write(0x10000, width: 4, value: 0x0000_0083) // 4 MiB identity page
+        cpu.setControlRegister(4, 0x10)
+        cpu.setControlRegister(3, 0x10000)
+        // An IDT with a #DE gate (vector 0) to 0x2000, where the handler spins.
+        machine.memory.write([0, 0, 0, 0, 0, 0, 0, 0,
+                              0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0,
+                              0xFF, 0xFF, 0, 0, 0, 0x93, 0xCF, 0], at: 0x7000)
+        machine.memory.write([0x00, 0x20, 0x08, 0x00, 0x00, 0x8E, 0x00, 0x00], at: 0x9000)
+        cpu.loadDescriptorTables(gdtBase: 0x7000, gdtLimit: 23, idtBase: 0x9000, idtLimit: 7)
+        machine.memory.write([0xEB, 0xFE], at: 0x2000)
+        cpu.setGPR(4, 0x8000)
+        XCTAssertEqual(commands.execute("break mode").output, "breakpoint 1: break mode change\n")
+        var out = commands.execute("continue").output
+        XCTAssertTrue(out.hasPrefix("stopped: mode change protected -> protected+paging (breakpoint 1) at 0008:0000100b"), out)
+        XCTAssertTrue(commands.execute("pagedir").output.contains("1 of 1024 entries present"))
+        out = commands.execute("continue").output
+        XCTAssertTrue(out.hasPrefix("stopped: mode change protected+paging -> protected (breakpoint 1) at 0008:00001014"), out)
+        _ = commands.execute("break vector 0")
+        out = commands.execute("continue").output
+        XCTAssertTrue(out.hasPrefix("stopped: vector 0x00 delivered (exception or INT) (breakpoint 2) at 0008:00002000"), out)
+        // The frame the CPU pushed: EIP of the faulting DIV, CS, EFLAGS.
+        XCTAssertTrue(commands.execute("stack 2").output.contains("00001016"), commands.execute("stack 2").output)
+        XCTAssertTrue(commands.execute("idt 1").output.contains("32-bit interrupt gate -> 0008:00002000 dpl 0"), commands.execute("idt 1").output)
+    }
 }
