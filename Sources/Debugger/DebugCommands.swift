@@ -36,7 +36,7 @@ public final class DebugCommands {
                      (address breakpoints take a condition: break ADDR if REG==VALUE or REG!=VALUE)
                      watch [read|write|access] ADDR [LEN] | delete N|all | list
         views:       registers | x/NF ADDR | xp/NF PADDR (F: b h w) | stack [N] | segments
-                     gdt [N] | ldt [N] | idt [N] | page ADDR | pagedir | decode | disasm [N] | screen
+                     gdt [N] | ldt [N] | idt [N] | page ADDR | pagedir | decode | disasm [N] | screen | serial [N]
         other:       set REG VALUE | input TEXT | trace FILE|off | hash | echo TEXT | help | quit
         ADDR: linear (0x hex or decimal) or SEG:OFF (hex, through the segment's base)
         """
@@ -102,6 +102,10 @@ public final class DebugCommands {
                 return Result(output: try disasm(count: Int(count(args, default: 8))))
             case "screen":
                 return Result(output: screenText())
+            case "serial":
+                let n = try Int(count(args, default: 20))
+                let lines = String(decoding: serialOutput, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                return Result(output: lines.suffix(n).map { $0.filter { $0 != "\r" } }.joined(separator: "\n") + "\n")
             case "set":
                 return Result(output: try setRegister(args))
             case "input", "type":
