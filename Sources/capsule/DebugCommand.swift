@@ -40,7 +40,6 @@ struct DebugCommand: ParsableCommand {
     func run() throws {
         let (machine, journaled) = try buildMachine()
         let output = try SerialOutput(spec: serial)
-        var serialLog: [UInt8] = []
         let reverse: ReverseEngine?
         if checkpointInterval == 0 {
             reverse = nil
@@ -56,9 +55,10 @@ struct DebugCommand: ParsableCommand {
         InstructionText.attach(to: commands)
         machine.com1.transmit = { b in
             output.write(b)
-            serialLog.append(b)
-            if serialLog.count > 1 << 16 { serialLog.removeFirst(1 << 15) }
-            commands.serialOutput = serialLog
+            // Appended in place (the array has one owner); the oldest half
+            // goes when it grows past 64 KiB.
+            commands.serialOutput.append(b)
+            if commands.serialOutput.count > 1 << 16 { commands.serialOutput.removeFirst(1 << 15) }
         }
         SignalFlags.install()
         DebugInterrupt.install()
