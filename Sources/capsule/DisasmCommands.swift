@@ -89,7 +89,7 @@ struct DisasmCommand: ParsableCommand {
                 let bytes = code[offset..<offset + length].map { String(format: "%02x", $0) }.joined(separator: " ")
                 let addr = String(address, radix: 16)
                 out += String(repeating: " ", count: max(0, 8 - addr.count)) + addr + ":\t"
-                    + bytes.padding(toLength: max(bytes.count, 20), withPad: " ", startingAt: 0) + "\t" + text + "\n"
+                    + bytes.padding(toLength: max(bytes.count, 21), withPad: " ", startingAt: 0) + "\t" + text + "\n"
                 offset += length
                 if out.utf8.count > 1 << 16 { print(out, terminator: ""); out = "" }
             }
