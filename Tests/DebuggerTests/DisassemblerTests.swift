@@ -68,6 +68,22 @@ final class DisassemblerTests: XCTestCase {
         XCTAssertEqual(intel.disassemble(bytes: [0xD6], address: 0, bits32: true).text, "salc")
     }
 
+    /// Any bytes give a text and a length within the bytes (never a crash).
+    func testRandomBytesNeverCrash() {
+        var state: UInt64 = 42
+        let dis = [Disassembler(syntax: .intel), Disassembler(syntax: .att)]
+        for i in 0..<20_000 {
+            let n = 1 + i % 16
+            let bytes = (0..<n).map { _ -> UInt8 in
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                return UInt8(truncatingIfNeeded: state >> 33)
+            }
+            let r = dis[i & 1].disassemble(bytes: bytes, address: UInt32(i), bits32: i & 2 == 0)
+            XCTAssertTrue((1...n).contains(r.length))
+            XCTAssertFalse(r.text.isEmpty)
+        }
+    }
+
     func testSixteenBitBranchTargetsWrapLikeIP() {
         let intel = Disassembler()
         // jmp rel16 at IP 0xFFF0 to 0xFFF3 + 0x20 wraps to 0x0013.
