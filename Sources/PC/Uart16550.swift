@@ -8,6 +8,10 @@ public final class Uart16550: PortDevice {
     public let base: UInt16
     /// Where transmitted bytes go.
     public var transmit: ((UInt8) -> Void)?
+    /// Bytes sent so far and the last of them: observation only (not
+    /// machine state), for "suspend during serial output".
+    public private(set) var transmittedCount: UInt64 = 0
+    public private(set) var lastTransmitted: UInt8 = 0
     /// Called with the new level of the UART's interrupt output.
     public var irq: ((Bool) -> Void)?
 
@@ -96,7 +100,11 @@ public final class Uart16550: PortDevice {
         switch port &- base {
         case 0:
             if dlab { dll = v } else {
-                if mcr & 0x10 != 0 { receive(v) } else { transmit?(v) }
+                if mcr & 0x10 != 0 { receive(v) } else {
+                    transmittedCount &+= 1
+                    lastTransmitted = v
+                    transmit?(v)
+                }
                 threInterrupt = true
             }
         case 1:

@@ -5,7 +5,22 @@ struct CapsuleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capsule",
         abstract: "A portable x86 PC whose whole state is a capsule.",
-        subcommands: [RunCommand.self, DebugCommand.self, CreateCommand.self, ListCommand.self, InspectCommand.self, VerifyCommand.self, RemoveCommand.self, GCCommand.self, DiskCommand.self, BenchCommand.self, DisasmCheckCommand.self],
+        // One per line: branches that add a command then merge cleanly.
+        subcommands: [
+            RunCommand.self,
+            DebugCommand.self,
+            CreateCommand.self,
+            CloneCommand.self,
+            ListCommand.self,
+            InspectCommand.self,
+            VerifyCommand.self,
+            RemoveCommand.self,
+            GCCommand.self,
+            DiskCommand.self,
+            BenchCommand.self,
+            DisasmCommand.self,
+            DisasmCheckCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -38,6 +38,25 @@ struct CreateCommand: ParsableCommand {
     }
 }
 
+/// `capsule clone SRC DST`: fork a capsule (shares all blocks and layers).
+struct CloneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "clone", abstract: "Make a new capsule with the content of another (its parent).")
+
+    @Argument(help: "The capsule to copy.") var source: String
+    @Argument(help: "The new capsule's name.") var name: String
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        let store = try openStore(storeOptions)
+        do {
+            let (_, hash) = try store.cloneCapsule(source, as: name)
+            print("cloned '\(source)' as '\(name)' (manifest \(hash.hex.prefix(16))) in \(store.root)")
+        } catch {
+            throw ValidationError("cannot clone capsule '\(source)': \(error)")
+        }
+    }
+}
+
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the capsules in the store.")
     @OptionGroup var storeOptions: StoreOptions

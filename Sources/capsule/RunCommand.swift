@@ -17,6 +17,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Suspend the capsule after this many instructions of this run.")
     var suspendAfter: UInt64?
 
+    @Option(help: "With --suspend-after N: after N instructions run on until this holds, then suspend: irq, rep, dma, serial, fpu, or text:STRING (COM1 output ends with STRING).")
+    var suspendOn: String?
+
     @Flag(help: "Print every byte written to port 0x80 as 'POST 0xNN' on stderr.")
     var postCodes = false
 
@@ -58,6 +61,7 @@ struct RunCommand: ParsableCommand {
             return
         }
         if suspendAfter != nil { throw ValidationError("--suspend-after needs a capsule name (capsule create NAME first)") }
+        if suspendOn != nil { throw ValidationError("--suspend-on needs a capsule name and --suspend-after") }
         var options = machineOptions
         if options.isEmpty {
             try DefaultGuest.ensure()
@@ -145,6 +149,16 @@ struct RunCommand: ParsableCommand {
         var quit = false
         var suspend = false
         var gdbEnded = false
+        let suspendCondition = try suspendOn.map { (spec: String) throws -> MachineCondition in
+            guard suspendAfter != nil else { throw ValidationError("--suspend-on needs --suspend-after N") }
+            guard let c = MachineCondition(spec: spec) else {
+                throw ValidationError("bad --suspend-on '\(spec)': use \(MachineCondition.specHelp)")
+            }
+            return c
+        }
+        // Once --suspend-after's count is reached, the search for
+        // --suspend-on's moment must not be cut short by the same check.
+        var seekingCondition = false
         SignalFlags.install()
         CrashReporter.install(cpu)
         // Test hook for the crash reporter: die deliberately after N instructions.
@@ -176,7 +190,7 @@ struct RunCommand: ParsableCommand {
                 suspend = true
                 cpu.requestStop()
             }
-            if let n = suspendAfter, cpu.instructionCount &- startCount >= n { cpu.requestStop() }
+            if let n = suspendAfter, !seekingCondition, cpu.instructionCount &- startCount >= n { cpu.requestStop() }
             if let n = crashAfter, cpu.instructionCount &- startCount >= n {
                 fatalError("CAPSULE_DEBUG_CRASH_AFTER: deliberate crash to test the crash reporter")
             }
@@ -195,6 +209,19 @@ struct RunCommand: ParsableCommand {
                 continue
             }
             break
+        }
+        if let c = suspendCondition, reason == .instructionLimit, !quit, !suspend {
+            seekingCondition = true
+            // Bounded so a condition the guest never reaches ends the run with a message.
+            let budget: UInt64 = 20_000_000_000
+            switch machine.run(until: c, budget: budget) {
+            case nil:
+                FileHandle.standardError.write("capsule: --suspend-on \(c.spec): reached\n".data(using: .utf8)!)
+            case .instructionLimit?:
+                FileHandle.standardError.write("capsule: --suspend-on \(c.spec): not reached within \(budget) instructions; suspending here\n".data(using: .utf8)!)
+            case let r?:
+                reason = r
+            }
         }
         output.flush()
         screen?.stop()

@@ -23,6 +23,9 @@ public final class IdeController: PCIFunction, PortDevice {
     private let ports: IOPortSpace?
     /// Base of the bus-master block currently decoded, nil when off.
     public private(set) var busMasterBase: UInt16?
+    /// A bus-master transfer has been started and not yet stopped by the
+    /// guest: the window between the start bit and the driver's cleanup.
+    public var dmaInFlight: Bool { primary.busMaster.started || secondary.busMaster.started }
     private var registeredBases = Set<UInt16>()
     /// Configuration space at power-on (restored by `reset`).
     private var powerOnConfig: [UInt8] = []

@@ -31,9 +31,15 @@ public struct DisasmComparison {
         public var deliberateByReason: [String: Int] = [:]
         public var examples: [Mismatch] = []
         public var perConfiguration: [String: (cases: Int, mismatches: Int)] = [:]
+        /// Distinct table forms compared, of the ones the generator can
+        /// produce (every defined form except the prefixes).
+        public var formsSeen: Set<UInt16> = []
+        public var formsDefined = InstructionGenerator(seed: 0, bits32: true).formCount
+
+        public init() {}
 
         public var report: String {
-            var s = "cases: \(cases)  mismatches: \(mismatches)  deliberate differences: \(deliberate)\n"
+            var s = "cases: \(cases)  mismatches: \(mismatches)  deliberate differences: \(deliberate)  forms covered: \(formsSeen.count) of \(formsDefined)\n"
             for k in deliberateByReason.keys.sorted() { s += "  deliberate, \(k): \(deliberateByReason[k]!)\n" }
             for k in perConfiguration.keys.sorted() {
                 let v = perConfiguration[k]!
@@ -102,9 +108,9 @@ public struct DisasmComparison {
         self.runner = runner
     }
 
-    /// Compares `count` instructions of each of the four configurations
-    /// (16/32-bit × Intel/AT&T) would be `4 × count` cases; here `cases`
-    /// is the total, split evenly.
+    /// Compares `cases` random instructions, split evenly over the four
+    /// configurations (16/32-bit code × Intel/AT&T syntax); each
+    /// configuration draws from its own seeded generator.
     public func run(cases: Int, seed: UInt64, batchSize: Int = 25_000,
                     progress: ((Summary) -> Void)? = nil) throws -> Summary {
         var summary = Summary()
@@ -118,7 +124,7 @@ public struct DisasmComparison {
                 var batch = retry
                 retry = []
                 while batch.count < min(batchSize, share - done) { batch.append(generator.next()) }
-                let n = try compare(batch, bits32: bits32, syntax: syntax, into: &summary, retry: &retry)
+                let n = try compareBatch(batch, bits32: bits32, syntax: syntax, into: &summary, retry: &retry)
                 done += n
                 progress?(summary)
             }
@@ -128,13 +134,14 @@ public struct DisasmComparison {
 
     /// Compares one batch; returns how many instructions were decided and
     /// leaves the ones skipped after a length mismatch in `retry`.
-    func compare(_ batch: [[UInt8]], bits32: Bool, syntax: Disassembler.Syntax,
+    public func compareBatch(_ batch: [[UInt8]], bits32: Bool, syntax: Disassembler.Syntax,
                  into summary: inout Summary, retry: inout [[UInt8]]) throws -> Int {
         var code: [UInt8] = []
         var offsets: [Int] = []
         for b in batch { offsets.append(code.count); code += b }
         let theirs = try runner.disassemble(code, bits32: bits32, intel: syntax == .intel)
         let dis = Disassembler(syntax: syntax)
+        let decoder = InstructionDecoder()
         let key = "\(bits32 ? 32 : 16)-bit \(syntax == .intel ? "intel" : "att")"
         var decided = 0
         var j = 0
@@ -147,6 +154,7 @@ public struct DisasmComparison {
                 continue
             }
             let ours = dis.disassemble(bytes: bytes, address: UInt32(truncatingIfNeeded: at), bits32: bits32)
+            summary.formsSeen.insert(decoder.decode(bytes, code32: bits32).1.form)
             let their = theirs[j]
             let theirText = DisasmComparison.normalize(their.text)
             let ourText = DisasmComparison.normalize(ours.text)

@@ -12,6 +12,10 @@ public struct InstructionGenerator {
     let table = InstructionTable.shared
     /// Opcodes (0x000–0x1FF) with at least one defined form.
     let opcodes: [Int]
+    /// For each defined instruction form, the opcode/ModRM pairs that
+    /// select it (ModRM 0xFFFF_FFFF: none), so that half the draws pick a
+    /// form uniformly: single-ModRM x87 forms appear as often as ADD.
+    let encodings: [[UInt32]]
     /// FWAIT is an instruction to the CPU, but objdump folds it into a
     /// following x87 instruction (FSTCW = FWAIT FNSTCW): after an FWAIT the
     /// next instruction starts with neither a prefix nor an x87 escape.
@@ -25,7 +29,26 @@ public struct InstructionGenerator {
             if op == 0x0F || t.isPrefix(op) { return false }
             return (0..<256).contains { t.forms[t.formIndex(opcode: op, modrm: UInt8($0))].isValid }
         }
+        var byForm = [[UInt32]](repeating: [], count: t.forms.count)
+        let probe = InstructionDecoder(table: t)
+        for op in opcodes {
+            let opBytes: [UInt8] = op >= 0x100 ? [0x0F, UInt8(op & 0xFF)] : [UInt8(op)]
+            let hasModRM = probe.decode(opBytes + [UInt8](repeating: 0, count: 14), code32: true).1.hasModRM
+            if !hasModRM {
+                byForm[t.formIndex(opcode: op, modrm: 0)].append(UInt32(op) << 16 | 0xFFFF)
+                continue
+            }
+            for m in 0..<256 {
+                let f = t.formIndex(opcode: op, modrm: UInt8(m))
+                let form = t.forms[f]
+                if form.isValid && !(form.flags.contains(.memoryOnly) && m >= 0xC0) { byForm[f].append(UInt32(op) << 16 | UInt32(m)) }
+            }
+        }
+        encodings = byForm.filter { !$0.isEmpty }
     }
+
+    /// Distinct instruction forms the generator can produce.
+    public var formCount: Int { encodings.count }
 
     /// SplitMix64: small, fast, and the same sequence on every platform.
     mutating func random() -> UInt64 {
@@ -56,7 +79,14 @@ public struct InstructionGenerator {
     /// One defined instruction's bytes.
     public mutating func next() -> [UInt8] {
         while true {
-            let op = opcodes[below(opcodes.count)]
+            var op = opcodes[below(opcodes.count)]
+            var modrm: UInt8? = nil
+            if below(2) == 0 {
+                let list = encodings[below(encodings.count)]
+                let e = list[below(list.count)]
+                op = Int(e >> 16)
+                if e & 0xFFFF != 0xFFFF { modrm = UInt8(e & 0xFF) }
+            }
             var prefixes: [UInt8] = []
             if below(100) < 45 {
                 for _ in 0..<(1 + below(3)) {
@@ -81,6 +111,7 @@ public struct InstructionGenerator {
             if prefixes.contains(0xF2) && prefixes.contains(0xF3) { continue }
             var bytes = prefixes + (op >= 0x100 ? [0x0F, UInt8(op & 0xFF)] : [UInt8(op)])
             for _ in 0..<14 { bytes.append(edgeByte()) }
+            if let m = modrm { bytes[prefixes.count + (op >= 0x100 ? 2 : 1)] = m }
             let (r, d) = decoder.decode(bytes, code32: bits32)
             guard r == .ok else { continue }
             if previousWasWait && (bytes[0] & 0xF8 == 0xD8 || d.prefixCount > 0) { continue }
