@@ -124,4 +124,36 @@ final class DebugScriptStopTests: XCTestCase {
         XCTAssertTrue(output(27).hasPrefix("error: unknown command 'bogus'"), out)
         XCTAssertTrue(output(28).hasPrefix("error: x/: unknown format 'q'"), out)
     }
+
+    /// Commands from stdin (`--script -`, `--quiet`): the transcript is the
+    /// same on every run, byte for byte.
+    func testStdinScriptIsDeterministic() throws {
+        let rom = DebugScript.temporaryFile("rom2.bin")
+        try Data(DebugScriptStopTests.firmware()).write(to: rom)
+        defer { try? FileManager.default.removeItem(at: rom) }
+        let commands = "step 3\nregisters\nbreak vector 0x42\ncontinue\nstack 3\ndecode\nreverse-step 2\nhash\nquit\nstep\n"
+        func run() throws -> String {
+            let p = Process()
+            p.executableURL = try DebugScript.binary()
+            p.arguments = ["debug", "--firmware", rom.path, "--memory", "16M", "--script", "-", "--quiet"]
+            let input = Pipe(), output = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            input.fileHandleForWriting.write(commands.data(using: .utf8)!)
+            try input.fileHandleForWriting.close()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let first = try run(), second = try run()
+        XCTAssertEqual(first, second)
+        XCTAssertFalse(first.contains("(capsule)"), "--quiet does not echo\n" + first)
+        XCTAssertTrue(first.contains("stopped: vector 0x42 delivered"), first)
+        XCTAssertTrue(first.contains("state-hash "), first)
+        // `quit` ends the script: the step after it never runs.
+        XCTAssertEqual(first.components(separatedBy: "stopped:").count - 1, 3, first)
+    }
 }
