@@ -37,6 +37,32 @@ extension Store {
         }
     }
 
+    static let receiveLockName = "receive.lock"
+
+    /// Runs `body` as the only receiver of capsule `name` (an exclusive
+    /// flock, across processes): a transfer resumed on a new connection
+    /// waits until the old connection's receiver has made its blocks
+    /// durable, so it never asks for them again. Gives up after `timeout`
+    /// seconds. Returns nil when the lock could not be had.
+    public func asOnlyReceiver<T>(of name: String, timeout: Double, _ body: () throws -> T) throws -> T? {
+        let dir = try capsuleDirectory(name)
+        if !FileIO.isDirectory(dir) {
+            try FileIO.makeDirectories(dir)
+            try FileIO.fsyncDirectory(capsulesDirectory)
+        }
+        let path = dir + "/" + Store.receiveLockName
+        let fd = try FileIO.open(path, O_RDWR | O_CREAT, 0o644)
+        defer { FileIO.close(fd) }
+        var waited = 0.0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno != EWOULDBLOCK && errno != EINTR { throw FileIO.fail(path, "flock") }
+            if waited >= timeout { return nil }
+            usleep(20_000)
+            waited += 0.02
+        }
+        return try body()
+    }
+
     /// Where the parts of a capsule being received wait until its commit:
     /// `capsules/NAME/.tmp-incoming-<sha256>`. Temporary names, so a
     /// transfer that never completes leaves nothing `gc` keeps.
@@ -107,7 +133,7 @@ extension Store {
             try faultInjection?("before-commit")
             try FileIO.atomicWrite(bytes, to: dir + "/manifest.json")
             try faultInjection?("committed")
-            let keep: Set<String> = ["manifest.json", "lock", m.state.file, m.inputLog?.file ?? ""]
+            let keep: Set<String> = ["manifest.json", "lock", Store.receiveLockName, m.state.file, m.inputLog?.file ?? ""]
             for f in try FileIO.list(dir) where !keep.contains(f) { try? FileIO.removeTree(dir + "/" + f) }
             return (m, BlockName.of(bytes))
         }

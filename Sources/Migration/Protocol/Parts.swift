@@ -46,9 +46,9 @@ struct PartAssembler {
         guard kind == self.kind, index == self.index else {
             throw .protocolViolation("PART chunk of \(kind) #\(index) interleaved with \(self.kind) #\(self.index)")
         }
-        _ = try r.raw(2, "kind")
+        _ = try r.u8("kind")
         let enc = try r.u8("encoding")
-        guard try r.u8("reserved") == 0 else { throw .protocolViolation("PART reserved byte is not zero") }
+        guard try r.u16("reserved") == 0 else { throw .protocolViolation("PART reserved bytes are not zero") }
         _ = try r.u32("index")
         let total = try r.u64("total"), offset = try r.u64("offset"), raw = Int(try r.u32("raw length"))
         guard total <= kind.limit else { throw .protocolViolation("\(kind) part of \(total) bytes (limit \(kind.limit))") }

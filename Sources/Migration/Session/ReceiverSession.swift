@@ -41,7 +41,27 @@ final class ReceiverSession {
         }
         stats.capsule = name
         stats.manifestHash = manifestHash.hex
+        var result: Result<(name: String, hash: BlockName), MigrationError>?
+        do {
+            result = try store.asOnlyReceiver(of: name, timeout: ReceiverSession.lockTimeout) {
+                do throws(MigrationError) {
+                    return .success(try receive(name: name, manifestHash: manifestHash, manifestSize: manifestSize))
+                } catch { return .failure(error) }
+            }
+        } catch {
+            throw .local(.store, "cannot lock capsule \(name) for receiving: \(error)")
+        }
+        guard let r = result else {
+            throw .local(.refused, "capsule \(name) is being received on another connection")
+        }
+        return try r.get()
+    }
 
+    /// How long a new connection waits for an earlier receiver of the same
+    /// capsule (which ends at the latest when its I/O times out).
+    static let lockTimeout = 90.0
+
+    func receive(name: String, manifestHash: BlockName, manifestSize: UInt64) throws(MigrationError) -> (name: String, hash: BlockName) {
         let manifestBytes = try receivePart(.manifest, index: 0)
         guard UInt64(manifestBytes.count) == manifestSize, BlockName.of(manifestBytes) == manifestHash else {
             throw .protocolViolation("manifest does not match the offered size and hash")

@@ -259,9 +259,12 @@ public final class TCPListener {
         }
     }
 
+    /// Stops listening; an `accept` waiting in another thread returns `.closed`.
     public func close() {
         if closed { return }
         closed = true
+        // shutdown(2) wakes a poll(2) blocked on the socket; close alone does not.
+        _ = shutdown(descriptor, Int32(SHUT_RDWR))
         _ = posixClose(descriptor)
     }
 }
