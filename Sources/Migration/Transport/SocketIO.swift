@@ -20,6 +20,10 @@ enum SocketIO {
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
             throw .system("fcntl(O_NONBLOCK) on socket \(fd): \(errnoText())")
         }
+        // Small protocol frames must not wait for Nagle's algorithm (fails
+        // harmlessly on a socket that is not TCP).
+        var nodelay: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &nodelay, socklen_t(MemoryLayout<Int32>.size))
         #if canImport(Darwin)
         // No MSG_NOSIGNAL on macOS: ask the socket not to raise SIGPIPE.
         var one: Int32 = 1

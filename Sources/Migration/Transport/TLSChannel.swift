@@ -36,26 +36,45 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
 
     private let context: TLSContext
     private let fd: Int32
+    /// The TCP channel that owns `fd` when the channel was made over one;
+    /// nil when this channel owns the descriptor itself.
+    private let tcp: TCPChannel?
     private let ssl: OpaquePointer
     private let state: TLSHandshakeState
     private let address: String
     private let lock = NSLock()
     private var closed = false
+    /// Set once both sides have confirmed; until then a failed read or
+    /// write is still part of the handshake and is explained as one.
+    private var established = false
     /// After a fatal TLS error OpenSSL must not be called for I/O again.
     private var broken: ChannelError?
 
     /// Takes ownership of `socket` (a connected stream socket): it is closed
     /// when the channel is, and also when the handshake fails.
-    public init(socket: Int32, context: TLSContext, ioTimeout: Double? = nil) throws(ChannelError) {
+    public convenience init(socket: Int32, context: TLSContext, ioTimeout: Double? = nil) throws(ChannelError) {
+        try self.init(descriptor: socket, owner: nil, context: context, ioTimeout: ioTimeout)
+    }
+
+    /// TLS over a connected plain TCP channel, which must not be used
+    /// directly afterwards. It keeps owning the socket and closes it when
+    /// this channel is released; its `timeout` becomes `ioTimeout`.
+    public convenience init(over tcp: TCPChannel, context: TLSContext) throws(ChannelError) {
+        try self.init(descriptor: tcp.descriptor, owner: tcp, context: context,
+                      ioTimeout: tcp.timeout > 0 ? tcp.timeout : nil)
+    }
+
+    private init(descriptor socket: Int32, owner: TCPChannel?, context: TLSContext, ioTimeout: Double?) throws(ChannelError) {
         self.role = context.role
         self.context = context
         self.fd = socket
+        self.tcp = owner
         self.ioTimeout = ioTimeout
         self.address = SocketIO.peerName(socket)
         self.peerDescription = address
         self.state = TLSHandshakeState(key: context.presharedKey)
         guard let s = SSL_new(context.ctx), let bio = capsule_sockbio_new(context.bioMethod, socket) else {
-            _ = posixClose(socket)
+            if owner == nil { _ = closeDescriptor(socket) } else { owner?.close() }
             throw .tls("OpenSSL could not create a connection object: \(OpenSSLErrors.drain().text)")
         }
         ssl = s
@@ -73,7 +92,8 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
     deinit {
         close()
         SSL_free(ssl)
-        _ = posixClose(fd)
+        // Over a TCPChannel, releasing it (right after this) closes the fd.
+        if tcp == nil { _ = closeDescriptor(fd) }
     }
 
     // MARK: Handshake
@@ -108,6 +128,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         try checkPeer()
         cipherSuite = SSL_get_current_cipher(ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) } ?? "?"
         try confirm(deadline: deadline, timeoutText: timeoutText)
+        established = true
     }
 
     /// What OpenSSL's success does not yet guarantee for our modes.
@@ -124,7 +145,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
             guard v == Int(X509_V_OK) else {
                 throw .unauthenticated("the certificate of \(address) is not trusted: \(verifyText(v))")
             }
-            peerSubject = subject(of: cert)
+            peerSubject = certificateSubject(cert)
             peerDescription = "\(address) (certificate \(peerSubject ?? "?"))"
         case .presharedKey:
             // Resumed = the handshake was keyed by our PSK, not by a certificate.
@@ -149,8 +170,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
             }
         } catch {
             // The peer refused us after its side of the handshake: its alert
-            // arrives here. Any other failure keeps its own kind.
-            if case .tls(let why) = error { throw .unauthenticated(why) }
+            // arrives here (dataFailure explains it as a handshake failure).
             if case .closed = error {
                 throw .unauthenticated("\(address) closed the connection instead of confirming the TLS session: it did not accept our credentials (\(context.modeName))")
             }
@@ -159,15 +179,6 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         guard got == Self.confirmation else {
             throw .tls("\(address) sent 0x\(String(got, radix: 16)) instead of the TLS session confirmation: not a Capsule peer?")
         }
-    }
-
-    private func subject(of cert: OpaquePointer) -> String {
-        guard let name = X509_get_subject_name(cert) else { return "?" }
-        var buf = [CChar](repeating: 0, count: 512)
-        guard X509_NAME_oneline(name, &buf, Int32(buf.count)) != nil else { return "?" }
-        // "/C=XX/CN=name" -> "C=XX, CN=name"
-        let s = String(cString: buf)
-        return s.split(separator: "/").joined(separator: ", ")
     }
 
     private func verifyText(_ v: Int) -> String {
@@ -179,6 +190,9 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
     private func handshakeFailure(code: Int32, errors: OpenSSLErrors, savedErrno: Int32) -> ChannelError {
         let peer = address
         let psk = context.presharedKey != nil
+        if errors.has(SSL_R_UNSUPPORTED_PROTOCOL) || errors.has(SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
+            return .tls("\(peer) does not speak TLS 1.3 (\(errors.text)); Capsule refuses older versions")
+        }
         if role == .server && psk && !state.pskOffered {
             return .unauthenticated("\(peer) offered no pre-shared key; this server requires --psk")
         }
@@ -188,7 +202,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         if errors.has(SSL_R_BINDER_DOES_NOT_VERIFY) {
             return .unauthenticated("\(peer) used a different pre-shared key (the key files differ)")
         }
-        if errors.has(SSL_R_TLSV1_ALERT_DECRYPT_ERROR) && psk {
+        if psk && role == .client && (errors.has(SSL_R_TLSV1_ALERT_DECRYPT_ERROR) || errors.has(SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER)) {
             return .unauthenticated("\(peer) refused our pre-shared key (the key files differ)")
         }
         if errors.has(SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
@@ -199,7 +213,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
                 return .unauthenticated("\(peer) answered with a certificate instead of accepting the pre-shared key: it does not use --psk")
             }
             let v = SSL_get_verify_result(ssl)
-            let who = SSL_get0_peer_certificate(ssl).map { " (\(subject(of: $0)))" } ?? ""
+            let who = state.rejectedSubject.map { " (\($0))" } ?? ""
             return .unauthenticated("the certificate of \(peer)\(who) is not trusted: \(verifyText(v)) — not issued by the CA given with --ca?")
         }
         if errors.has(SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) {
@@ -213,9 +227,6 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         if errors.has(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE) || errors.has(SSL_R_NO_SHARED_CIPHER)
             || errors.has(SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM) {
             return .unauthenticated("\(peer) and this side could not agree on authentication (\(errors.text)); this side uses \(context.modeName) — does the peer?")
-        }
-        if errors.has(SSL_R_UNSUPPORTED_PROTOCOL) || errors.has(SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
-            return .tls("\(peer) does not speak TLS 1.3 (\(errors.text)); Capsule refuses older versions")
         }
         if errors.has(SSL_R_WRONG_VERSION_NUMBER) || errors.has(SSL_R_PACKET_LENGTH_TOO_LONG) || errors.has(SSL_R_HTTP_REQUEST) {
             return .tls("\(peer) does not speak TLS (\(errors.text)): a plain TCP server?")
@@ -319,6 +330,8 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
             } else {
                 e = .system("\(verb) to/from \(address): \(errnoText(savedErrno))")
             }
+        case _ where !established:
+            e = handshakeFailure(code: code, errors: errors, savedErrno: savedErrno)
         default:
             if errors.has(SSL_R_UNEXPECTED_EOF_WHILE_READING) {
                 e = .closed("connection to \(address) ended without a TLS close_notify while \(verb) (\(progress))")
@@ -350,7 +363,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
     }
 }
 
-func posixClose(_ fd: Int32) -> Int32 {
+func closeDescriptor(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
     return Glibc.close(fd)
     #else

@@ -101,7 +101,11 @@ public final class TLSContext: @unchecked Sendable {
                 throw fail("cannot load the certificate \(cert) (PEM expected)")
             }
             guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
-                throw fail("cannot load the private key \(key) (PEM, unencrypted)")
+                let errors = OpenSSLErrors.drain()
+                if errors.entries.contains(where: { $0.text.contains("key values mismatch") }) {
+                    throw TransportSetupError("the private key \(key) does not belong to the certificate \(cert)")
+                }
+                throw TransportSetupError("cannot load the private key \(key) (PEM, unencrypted): \(errors.text)")
             }
             guard SSL_CTX_check_private_key(ctx) == 1 else {
                 throw fail("the private key \(key) does not belong to the certificate \(cert)")
@@ -119,7 +123,7 @@ public final class TLSContext: @unchecked Sendable {
         // The server demands a client certificate; both sides verify the
         // peer's chain against the CA above (and only it).
         let mode = role == .server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER
-        SSL_CTX_set_verify(ctx, mode, nil)
+        SSL_CTX_set_verify(ctx, mode, certificateVerifyCallback)
     }
 
     private func configurePresharedKey() throws(TransportSetupError) {
@@ -149,4 +153,25 @@ public final class TLSContext: @unchecked Sendable {
         case .presharedKey: return "pre-shared key (--psk)"
         }
     }
+}
+
+/// Keeps OpenSSL's verdict; only remembers the subject of a refused
+/// certificate for the error message.
+let certificateVerifyCallback: SSL_verify_cb = { ok, store in
+    if ok == 0, let store,
+       let sslPointer = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()),
+       let state = TLSHandshakeState.of(OpaquePointer(sslPointer)),
+       state.rejectedSubject == nil, let leaf = X509_STORE_CTX_get0_cert(store) {
+        state.rejectedSubject = certificateSubject(leaf)
+    }
+    return ok
+}
+
+/// "O=Org, CN=name" from a certificate's subject.
+func certificateSubject(_ cert: OpaquePointer) -> String {
+    guard let name = X509_get_subject_name(cert) else { return "?" }
+    var buf = [CChar](repeating: 0, count: 512)
+    guard X509_NAME_oneline(name, &buf, Int32(buf.count)) != nil else { return "?" }
+    // OpenSSL writes "/O=Org/CN=name".
+    return String(cString: buf).split(separator: "/").joined(separator: ", ")
 }

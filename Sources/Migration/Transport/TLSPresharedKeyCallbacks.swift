@@ -10,6 +10,9 @@ final class TLSHandshakeState {
     var pskOffered = false
     /// Server: the identity was ours (the binder still proves the key).
     var pskIdentityKnown = false
+    /// The subject of a peer certificate that failed verification (OpenSSL
+    /// drops the certificate from the session when it refuses it).
+    var rejectedSubject: String?
 
     init(key: PresharedKey?) { self.key = key }
 
