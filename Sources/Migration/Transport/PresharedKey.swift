@@ -65,11 +65,11 @@ public struct PresharedKey: Equatable, Sendable, CustomStringConvertible {
     /// Parses the file format; `source` names the file in errors.
     public static func parse(_ text: String, source: String) throws(TransportSetupError) -> PresharedKey {
         var found: [UInt8]?
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             let where_ = "\(source) line \(index + 1)"
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let fields = line.split(whereSeparator: \.isWhitespace)
             guard fields.count == 2, fields[0] == formatTag else {
                 if let tag = fields.first, tag.hasPrefix("capsule-psk-") {
                     throw TransportSetupError("\(where_): unsupported key format '\(tag)' (this build reads \(formatTag))")
@@ -180,8 +180,8 @@ extension String {
 extension Substring {
     func trimmingWhitespace() -> Substring {
         var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
         return s
     }
 }
