@@ -83,3 +83,22 @@ final class PresharedKeyTests: XCTestCase {
         }
     }
 }
+
+final class TLSOptionsTests: XCTestCase {
+    func testOptionSetsAreCheckedTogether() throws {
+        XCTAssertNil(try TLSOptions().context(role: .server))
+        XCTAssertThrowsError(try TLSOptions(certificate: "c.pem", ca: "ca.pem").authentication()) { e in
+            XCTAssertTrue("\(e)".contains("missing: --key"), "\(e)")
+        }
+        XCTAssertThrowsError(try TLSOptions(ca: "ca.pem", psk: "k.psk").authentication()) { e in
+            XCTAssertTrue("\(e)".contains("cannot be combined"), "\(e)")
+        }
+        let dir = tlsTestDirectory(self)
+        let key = try PresharedKey.generate()
+        try key.write(to: dir + "/k.psk", overwrite: false)
+        XCTAssertEqual(try TLSOptions(psk: dir + "/k.psk").authentication(), .presharedKey(key))
+        let pki = TLSTestPKI.shared
+        let ctx = try TLSOptions(certificate: pki.cert("server"), privateKey: pki.key("server"), ca: pki.ca).context(role: .server)
+        XCTAssertEqual(ctx?.role, .server)
+    }
+}
