@@ -74,8 +74,9 @@ final class TLSChannelTests: XCTestCase {
     }
 
     func testPresharedKeyClientRefusesCertificateServer() throws {
-        let (c, _) = try tlsHandshake(client: try pskContext(.client, try PresharedKey.generate()), server: try certContext(.server, "server"))
+        let (c, s) = try tlsHandshake(client: try pskContext(.client, try PresharedKey.generate()), server: try certContext(.server, "server"))
         assertUnauthenticated(channelError(c), "does not use --psk")
+        assertUnauthenticated(channelError(s), "offered a pre-shared key (--psk); this server uses certificates")
     }
 
     func testPlainTCPClientIsRefused() throws {

@@ -193,6 +193,9 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         if errors.has(SSL_R_UNSUPPORTED_PROTOCOL) || errors.has(SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
             return .tls("\(peer) does not speak TLS 1.3 (\(errors.text)); Capsule refuses older versions")
         }
+        if role == .server && !psk && state.pskOffered {
+            return .unauthenticated("\(peer) offered a pre-shared key (--psk); this server uses certificates (--cert/--key/--ca)")
+        }
         if role == .server && psk && !state.pskOffered {
             return .unauthenticated("\(peer) offered no pre-shared key; this server requires --psk")
         }

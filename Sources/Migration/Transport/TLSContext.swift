@@ -124,6 +124,10 @@ public final class TLSContext: @unchecked Sendable {
         // peer's chain against the CA above (and only it).
         let mode = role == .server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER
         SSL_CTX_set_verify(ctx, mode, certificateVerifyCallback)
+        if role == .server {
+            // Declines every PSK; it only records that a PSK client came.
+            SSL_CTX_set_psk_find_session_callback(ctx, pskServerCallback)
+        }
     }
 
     private func configurePresharedKey() throws(TransportSetupError) {
