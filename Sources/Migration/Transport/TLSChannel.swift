@@ -73,9 +73,13 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         self.address = SocketIO.peerName(socket)
         self.peerDescription = address
         self.state = TLSHandshakeState(key: context.presharedKey)
-        guard let s = SSL_new(context.ctx), let bio = capsule_sockbio_new(context.bioMethod, socket) else {
+        let s = SSL_new(context.ctx)
+        let bio = s == nil ? nil : capsule_sockbio_new(context.bioMethod, socket)
+        guard let s, let bio else {
+            let why = OpenSSLErrors.drain().text
+            if let s { SSL_free(s) }
             if owner == nil { _ = closeDescriptor(socket) } else { owner?.close() }
-            throw .tls("OpenSSL could not create a connection object: \(OpenSSLErrors.drain().text)")
+            throw .tls("OpenSSL could not create a connection object: \(why)")
         }
         ssl = s
         SSL_set_bio(ssl, bio, bio) // the SSL object owns the BIO now
@@ -122,7 +126,9 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
             switch code {
             case SSL_ERROR_WANT_READ: try SocketIO.wait(fd, for: Int16(POLLIN), deadline: deadline, what: timeoutText)
             case SSL_ERROR_WANT_WRITE: try SocketIO.wait(fd, for: Int16(POLLOUT), deadline: deadline, what: timeoutText)
-            default: throw handshakeFailure(code: code, errors: OpenSSLErrors.drain(), savedErrno: errno)
+            default:
+                let savedErrno = errno
+                throw handshakeFailure(code: code, errors: OpenSSLErrors.drain(), savedErrno: savedErrno)
             }
         }
         try checkPeer()
