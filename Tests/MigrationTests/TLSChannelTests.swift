@@ -56,8 +56,11 @@ final class TLSChannelTests: XCTestCase {
         XCTAssertTrue(client.peerDescription.contains("pre-shared key \(key.fingerprint)"), client.peerDescription)
         XCTAssertNil(server.peerSubject)
         XCTAssertEqual(client.cipherSuite, "TLS_AES_128_GCM_SHA256")
-        try client.send([9, 8, 7])
+        XCTAssertFalse(server.hasPendingInput())
+        try client.send([9, 8, 7, 6])
         XCTAssertEqual(try server.receive(count: 3), [9, 8, 7])
+        XCTAssertTrue(server.hasPendingInput(), "one decrypted byte is buffered")
+        XCTAssertEqual(try server.receive(count: 1), [6])
     }
 
     func testDifferentPresharedKeysAreRefused() throws {

@@ -352,6 +352,19 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
         return e
     }
 
+    /// As TCPChannel.hasPendingInput: decrypted data is buffered, or the
+    /// socket has bytes or an end of stream waiting. (Socket bytes may be a
+    /// TLS record without application data, so a receive can still wait
+    /// after `true`; after `false` nothing has arrived.)
+    public func hasPendingInput() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if closed || broken != nil { return false }
+        if SSL_pending(ssl) > 0 { return true }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
+    }
+
     // MARK: Close
 
     /// Sends a TLS close_notify when the session is healthy, then shuts the
