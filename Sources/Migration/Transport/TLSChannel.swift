@@ -26,7 +26,7 @@ public final class TLSChannel: MigrationChannel, @unchecked Sendable {
     public let role: TLSRole
     /// "10.0.0.2:7000 (certificate CN=host-b)" or "… (pre-shared key)".
     public private(set) var peerDescription: String
-    /// The peer certificate's subject (RFC 2253 style one-liner), nil in PSK mode.
+    /// The peer certificate's subject in OpenSSL's one-line order ("O=Org, CN=host"); nil with a PSK.
     public private(set) var peerSubject: String?
     /// The negotiated suite, e.g. TLS_AES_256_GCM_SHA384.
     public private(set) var cipherSuite = ""
