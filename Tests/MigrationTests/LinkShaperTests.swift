@@ -12,7 +12,7 @@ final class FakeShaperClock: ShaperClock {
 
 /// The inner channel for the fake-clock tests: records when each chunk
 /// was handed on (the real-socket case is testShaperOverRealSocket...).
-final class RecordingChannel: MigrationChannel {
+final class ShaperRecordingChannel: MigrationChannel {
     let clock: FakeShaperClock
     var sends: [(time: Double, bytes: [UInt8])] = []
     var incoming: [UInt8] = []
@@ -83,7 +83,7 @@ final class LinkShaperTests: XCTestCase {
 
     func testShaperTakesTheTimeTheRateDemands() throws {
         let clock = FakeShaperClock(100)
-        let inner = RecordingChannel(clock)
+        let inner = ShaperRecordingChannel(clock)
         // 384 kbit/s = 48000 B/s, burst 1514 B, latency 20 ms.
         let shaper = LinkShaper(wrapping: inner, bitsPerSecond: 384_000, latency: 0.02, clock: clock)
         XCTAssertEqual(shaper.burst, 1514)
@@ -119,7 +119,7 @@ final class LinkShaperTests: XCTestCase {
 
     func testLatencyOnlyShaper() throws {
         let clock = FakeShaperClock(0)
-        let inner = RecordingChannel(clock)
+        let inner = ShaperRecordingChannel(clock)
         let shaper = LinkShaper(wrapping: inner, bitsPerSecond: nil, latency: 0.5, clock: clock)
         try shaper.send([UInt8](repeating: 1, count: 200_000))
         XCTAssertEqual(clock.time, 0.5)
@@ -137,7 +137,7 @@ final class LinkShaperTests: XCTestCase {
         let server = try s.get()
         var r = TLSTestBytes(seed: 9)
         let data = r.bytes(3 << 20 + 17)
-        let sender = Background { try client.send(data) }
+        let sender = TLSTestThread { try client.send(data) }
         XCTAssertTrue(try server.receive(count: data.count) == data)
         try sender.wait().get()
         try server.send([5, 6])

@@ -32,21 +32,21 @@ final class TLSChannelTests: XCTestCase {
 
     func testClientCertificateFromAnotherCAIsRefused() throws {
         let (c, s) = try tlsHandshake(client: try certContext(.client, "rogue-client"), server: try certContext(.server, "server"))
-        assertUnauthenticated(channelError(s), "not trusted")
-        assertUnauthenticated(channelError(s), "CN=rogue-client")
-        assertUnauthenticated(channelError(c), "refused our certificate")
+        assertUnauthenticated(tlsChannelError(s), "not trusted")
+        assertUnauthenticated(tlsChannelError(s), "CN=rogue-client")
+        assertUnauthenticated(tlsChannelError(c), "refused our certificate")
     }
 
     func testServerCertificateFromAnotherCAIsRefused() throws {
         let (c, s) = try tlsHandshake(client: try certContext(.client, "client"), server: try certContext(.server, "rogue-server"))
-        assertUnauthenticated(channelError(c), "not trusted")
-        assertUnauthenticated(channelError(s), "refused our certificate")
+        assertUnauthenticated(tlsChannelError(c), "not trusted")
+        assertUnauthenticated(tlsChannelError(s), "refused our certificate")
     }
 
     func testClientWithoutCertificateIsRefused() throws {
         let (c, s) = try tlsHandshake(client: try certContext(.client, nil), server: try certContext(.server, "server"))
-        assertUnauthenticated(channelError(s), "presented no client certificate")
-        assertUnauthenticated(channelError(c), "requires a client certificate")
+        assertUnauthenticated(tlsChannelError(s), "presented no client certificate")
+        assertUnauthenticated(tlsChannelError(c), "requires a client certificate")
     }
 
     func testMatchingPresharedKeysAuthenticate() throws {
@@ -66,34 +66,34 @@ final class TLSChannelTests: XCTestCase {
     func testDifferentPresharedKeysAreRefused() throws {
         let (c, s) = try tlsHandshake(client: try pskContext(.client, try PresharedKey.generate()),
                                       server: try pskContext(.server, try PresharedKey.generate()))
-        assertUnauthenticated(channelError(s), "different pre-shared key")
-        assertUnauthenticated(channelError(c), "refused our pre-shared key")
+        assertUnauthenticated(tlsChannelError(s), "different pre-shared key")
+        assertUnauthenticated(tlsChannelError(c), "refused our pre-shared key")
     }
 
     func testClientWithoutPresharedKeyIsRefused() throws {
         let (c, s) = try tlsHandshake(client: try certContext(.client, "client"), server: try pskContext(.server, try PresharedKey.generate()))
-        assertUnauthenticated(channelError(s), "offered no pre-shared key")
-        assertUnauthenticated(channelError(c), "could not agree on authentication")
+        assertUnauthenticated(tlsChannelError(s), "offered no pre-shared key")
+        assertUnauthenticated(tlsChannelError(c), "could not agree on authentication")
     }
 
     func testPresharedKeyClientRefusesCertificateServer() throws {
         let (c, s) = try tlsHandshake(client: try pskContext(.client, try PresharedKey.generate()), server: try certContext(.server, "server"))
-        assertUnauthenticated(channelError(c), "does not use --psk")
-        assertUnauthenticated(channelError(s), "offered a pre-shared key (--psk); this server uses certificates")
+        assertUnauthenticated(tlsChannelError(c), "does not use --psk")
+        assertUnauthenticated(tlsChannelError(s), "offered a pre-shared key (--psk); this server uses certificates")
     }
 
     func testPlainTCPClientIsRefused() throws {
-        let (c, s) = try loopbackPair()
-        let server = Background { try TLSChannel(over: s, context: try self.certContext(.server, "server")) }
+        let (c, s) = try tlsLoopbackPair()
+        let server = TLSTestThread { try TLSChannel(over: s, context: try self.certContext(.server, "server")) }
         try c.send(Array("CAPSULE/1 hello\n".utf8))
-        assertUnauthenticated(channelError(server.wait()), "did not start a TLS handshake")
+        assertUnauthenticated(tlsChannelError(server.wait()), "did not start a TLS handshake")
         // The server dropped the connection: the plain client sees the end.
         XCTAssertThrowsError(try c.receive(count: 1))
     }
 
     func testTLS12ClientIsRefused() throws {
-        let (c, s) = try loopbackPair()
-        let server = Background { try TLSChannel(over: s, context: try self.pskContext(.server, try PresharedKey.generate())) }
+        let (c, s) = try tlsLoopbackPair()
+        let server = TLSTestThread { try TLSChannel(over: s, context: try self.pskContext(.server, try PresharedKey.generate())) }
         // A real OpenSSL client limited to TLS 1.2 (blocking, on the raw socket).
         let ctx = SSL_CTX_new(TLS_client_method())!
         defer { SSL_CTX_free(ctx) }
@@ -103,31 +103,31 @@ final class TLSChannelTests: XCTestCase {
         SSL_set_fd(ssl, c.descriptor)
         XCTAssertNotEqual(SSL_connect(ssl), 1)
         ERR_clear_error()
-        guard let e = channelError(server.wait()) else { return }
+        guard let e = tlsChannelError(server.wait()) else { return }
         guard case .tls(let why) = e else { return XCTFail("expected .tls, got \(e)") }
         XCTAssertTrue(why.contains("does not speak TLS 1.3"), why)
     }
 
     func testSilentClientTimesOut() throws {
-        let (c, s) = try loopbackPair()
+        let (c, s) = try tlsLoopbackPair()
         let server = Result { try TLSChannel(over: s, context: try certContext(.server, "server", timeout: 0.3)) }
-        guard let e = channelError(server) else { return }
+        guard let e = tlsChannelError(server) else { return }
         guard case .timeout(let why) = e else { return XCTFail("expected .timeout, got \(e)") }
         XCTAssertTrue(why.contains("did not complete within"), why)
         c.close()
     }
 
     func testTLSClientToPlainServerFails() throws {
-        let (c, s) = try loopbackPair()
+        let (c, s) = try tlsLoopbackPair()
         // A plain server that answers the ClientHello with text and hangs up.
-        let plain = Background { () throws -> Void in
+        let plain = TLSTestThread { () throws -> Void in
             _ = try s.receive(count: 5)
             try s.send(Array("CAPSULE/1 error: hello?\n".utf8))
             s.close()
         }
         let r = Result { try TLSChannel(over: c, context: try certContext(.client, "client")) }
         _ = plain.wait()
-        guard let e = channelError(r) else { return }
+        guard let e = tlsChannelError(r) else { return }
         guard case .tls(let why) = e else { return XCTFail("expected .tls, got \(e)") }
         XCTAssertTrue(why.contains("does not speak TLS"), why)
     }
@@ -140,9 +140,9 @@ final class TLSChannelTests: XCTestCase {
         let size = 6 << 20
         var r1 = TLSTestBytes(seed: 1), r2 = TLSTestBytes(seed: 2)
         let up = r1.bytes(size), down = r2.bytes(size)
-        let serverSends = Background { try server.send(down) }
-        let serverReceives = Background { try server.receive(count: size) }
-        let clientSends = Background { try client.send(up) }
+        let serverSends = TLSTestThread { try server.send(down) }
+        let serverReceives = TLSTestThread { try server.receive(count: size) }
+        let clientSends = TLSTestThread { try client.send(up) }
         let got = try client.receive(count: size)
         try clientSends.wait().get()
         try serverSends.wait().get()
@@ -156,7 +156,7 @@ final class TLSChannelTests: XCTestCase {
         let client = try c.get(), server = try s.get()
         var r = TLSTestBytes(seed: 3)
         let data = r.bytes(5 << 20 + 123)
-        let sender = Background { try client.send(data) }
+        let sender = TLSTestThread { try client.send(data) }
         XCTAssertTrue(try server.receive(count: data.count) == data)
         try sender.wait().get()
     }
@@ -165,7 +165,7 @@ final class TLSChannelTests: XCTestCase {
         let key = try PresharedKey.generate()
         let (c, s) = try tlsHandshake(client: try pskContext(.client, key), server: try pskContext(.server, key))
         let client = try c.get(), server = try s.get()
-        let reader = Background { try client.receive(count: 10) }
+        let reader = TLSTestThread { try client.receive(count: 10) }
         try server.send([1, 2, 3])
         server.close()
         guard case .failure(let e as ChannelError) = reader.wait(), case .closed(let why) = e else {
@@ -181,7 +181,7 @@ final class TLSChannelTests: XCTestCase {
         let key = try PresharedKey.generate()
         let (c, s) = try tlsHandshake(client: try pskContext(.client, key), server: try pskContext(.server, key))
         let client = try c.get(), server = try s.get()
-        let reader = Background { try client.receive(count: 1) }
+        let reader = TLSTestThread { try client.receive(count: 1) }
         usleep(50_000)
         client.close()
         guard case .failure(let e as ChannelError) = reader.wait(), case .closed = e else {

@@ -74,7 +74,7 @@ struct TLSTestPKI {
 }
 
 /// Two ends of a real loopback TCP connection (127.0.0.1).
-func loopbackPair() throws -> (client: TCPChannel, server: TCPChannel) {
+func tlsLoopbackPair() throws -> (client: TCPChannel, server: TCPChannel) {
     let listener = try TCPListener(address: "127.0.0.1:0")
     defer { listener.close() }
     let client = try TCPChannel.connect(to: "127.0.0.1:\(listener.address.port)", timeout: 5, ioTimeout: 30)
@@ -83,7 +83,7 @@ func loopbackPair() throws -> (client: TCPChannel, server: TCPChannel) {
 }
 
 /// Runs `body` on its own thread; `wait()` returns its result.
-final class Background<T>: @unchecked Sendable {
+final class TLSTestThread<T>: @unchecked Sendable {
     private var result: Result<T, Error>?
     private let done = DispatchSemaphore(value: 0)
 
@@ -103,14 +103,14 @@ final class Background<T>: @unchecked Sendable {
 
 /// Handshakes a client and a server context over loopback: (client, server).
 func tlsHandshake(client: TLSContext, server: TLSContext) throws -> (Result<TLSChannel, Error>, Result<TLSChannel, Error>) {
-    let (c, s) = try loopbackPair()
-    let serverSide = Background { try TLSChannel(over: s, context: server) }
+    let (c, s) = try tlsLoopbackPair()
+    let serverSide = TLSTestThread { try TLSChannel(over: s, context: server) }
     let clientSide = Result { try TLSChannel(over: c, context: client) }
     return (clientSide, serverSide.wait())
 }
 
 /// The ChannelError in `r`, failing the test when there is none.
-func channelError<T>(_ r: Result<T, Error>, file: StaticString = #filePath, line: UInt = #line) -> ChannelError? {
+func tlsChannelError<T>(_ r: Result<T, Error>, file: StaticString = #filePath, line: UInt = #line) -> ChannelError? {
     switch r {
     case .success:
         XCTFail("expected a refusal, the channel was established", file: file, line: line)
