@@ -30,6 +30,29 @@ final class TLSChannelTests: XCTestCase {
         XCTAssertEqual(try client.receive(count: 3), [1, 2, 3])
     }
 
+    /// The raw-descriptor constructor, over a socketpair: the channel owns
+    /// both descriptors and closes them.
+    func testRawSocketConstructorOverASocketPair() throws {
+        var fds: [Int32] = [0, 0]
+        #if canImport(Glibc)
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        #else
+        XCTAssertEqual(socketpair(AF_UNIX, SOCK_STREAM, 0, &fds), 0)
+        #endif
+        let key = try PresharedKey.generate()
+        let serverContext = try pskContext(.server, key)
+        try {
+            let server = TLSTestThread { [fds] in try TLSChannel(socket: fds[1], context: serverContext) }
+            let client = try TLSChannel(socket: fds[0], context: try pskContext(.client, key), ioTimeout: 5)
+            let s = try server.wait().get()
+            XCTAssertTrue(client.peerDescription.hasPrefix("local socket"), client.peerDescription)
+            try s.send([4, 2])
+            XCTAssertEqual(try client.receive(count: 2), [4, 2])
+        }()
+        XCTAssertEqual(fcntl(fds[0], F_GETFD), -1, "released channel closed its descriptor")
+        XCTAssertEqual(fcntl(fds[1], F_GETFD), -1, "released channel closed its descriptor")
+    }
+
     func testClientCertificateFromAnotherCAIsRefused() throws {
         let (c, s) = try tlsHandshake(client: try certContext(.client, "rogue-client"), server: try certContext(.server, "server"))
         assertUnauthenticated(tlsChannelError(s), "not trusted")
