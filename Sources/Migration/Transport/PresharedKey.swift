@@ -98,7 +98,7 @@ public struct PresharedKey: Equatable, Sendable, CustomStringConvertible {
     /// Reads and validates a key file: a regular file, owner-only
     /// permissions, the format above.
     public static func load(path: String) throws(TransportSetupError) -> PresharedKey {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw TransportSetupError("cannot open pre-shared key file \(path): \(errnoText())")
         }
