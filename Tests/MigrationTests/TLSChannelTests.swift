@@ -7,7 +7,7 @@ import Glibc
 
 /// TLS 1.3 over real loopback TCP with certificates made by `openssl`.
 final class TLSChannelTests: XCTestCase {
-    let pki = TLSTestPKI.shared
+    var pki: TLSTestPKI { .shared }
 
     func certContext(_ role: TLSRole, _ name: String?, ca: String? = nil, timeout: Double = 10) throws -> TLSContext {
         try TLSContext(role: role, authentication: .certificates(pki.files(name, ca: ca ?? pki.ca)), handshakeTimeout: timeout)
