@@ -131,6 +131,30 @@ final class TLSChannelTests: XCTestCase {
         XCTAssertTrue(why.contains("does not speak TLS 1.3"), why)
     }
 
+    func testTLS12ServerIsRefused() throws {
+        let (c, s) = try tlsLoopbackPair()
+        let pki = self.pki
+        // A real OpenSSL server limited to TLS 1.2, with a certificate from our CA.
+        let server = TLSTestThread { () -> Int32 in
+            let ctx = SSL_CTX_new(TLS_server_method())!
+            defer { SSL_CTX_free(ctx) }
+            _ = capsule_SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION)
+            _ = SSL_CTX_use_certificate_chain_file(ctx, pki.cert("server"))
+            _ = SSL_CTX_use_PrivateKey_file(ctx, pki.key("server"), SSL_FILETYPE_PEM)
+            let ssl = SSL_new(ctx)!
+            defer { SSL_free(ssl) }
+            SSL_set_fd(ssl, s.descriptor)
+            let r = SSL_accept(ssl)
+            ERR_clear_error()
+            return r
+        }
+        let r = Result { try TLSChannel(over: c, context: try certContext(.client, "client")) }
+        XCTAssertNotEqual(try server.wait().get(), 1, "the TLS 1.2 server must not complete a handshake")
+        guard let e = tlsChannelError(r) else { return }
+        guard case .tls(let why) = e else { return XCTFail("expected .tls, got \(e)") }
+        XCTAssertTrue(why.contains("TLS 1.3"), why)
+    }
+
     func testSilentClientTimesOut() throws {
         let (c, s) = try tlsLoopbackPair()
         let server = Result { try TLSChannel(over: s, context: try certContext(.server, "server", timeout: 0.3)) }
