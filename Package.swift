@@ -42,11 +42,10 @@ let package = Package(
         .testTarget(name: "CPUDiffTests", dependencies: ["CPUDiff"]),
         .testTarget(name: "MachineTests", dependencies: ["PC", "X86"]),
         .testTarget(name: "CapsuleTests", dependencies: ["Capsule", "PC", "X86"]),
-        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Capsule", "PC", "X86"]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
         .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
         .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC"]),
-        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Capsule", "COpenSSL"]),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Capsule", "COpenSSL", "PC", "X86"]),
     ],
     swiftLanguageModes: [.v5]
 )
