@@ -89,7 +89,7 @@ public final class TransferStatistics {
     /// The human-readable table.
     public func table() -> String {
         func row(_ a: String, _ b: String) -> String { a.padding(toLength: 34, withPad: " ", startingAt: 0) + b }
-        var lines = ["\(role) of capsule \(capsule) \(role == "fetch" ? "from" : "to") \(peer)"]
+        var lines = ["\(role) of capsule \(capsule) \(role == "fetch" || role == "receive" ? "from" : "to") \(peer)"]
         lines.append(row("bytes on the wire", "\(totalWireBytes) (\(formatBytes(totalWireBytes)))"))
         for k in TrafficKind.allCases { lines.append(row("  \(k.label)", "\(wireBytes(k))")) }
         lines.append(row("blocks offered / transferred", "\(blocksOffered) / \(blocksTransferred)"))
