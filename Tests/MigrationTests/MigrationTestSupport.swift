@@ -57,13 +57,18 @@ func writeRawDisk(_ path: String, seed: UInt64) throws {
 /// A real capsule: a CPU test ROM run for `instructions` on a 4 MiB
 /// machine with a disk, suspended into `store` as `name`.
 @discardableResult
-func makeCapsule(_ test: XCTestCase, store: Store, name: String, rom: String = "t3_paging", instructions: UInt64 = 20_000, diskSeed: UInt64 = 1) throws -> MachineCapsule {
+func makeCapsule(_ test: XCTestCase, store: Store, name: String, rom: String = "t3_paging", instructions: UInt64 = 20_000,
+                 diskSeed: UInt64? = 1) throws -> MachineCapsule {
     let image = try testROM(rom)
     let m = try Machine(memorySize: 4 << 20)
     try m.loadFirmware(image)
-    let raw = temporaryDirectory(test) + "/disk.img"
-    try writeRawDisk(raw, seed: diskSeed)
-    let c = try MachineCapsule(creating: name, store: store, machine: m, firmware: image, rawDisks: [("hda", raw)])
+    var disks: [(part: String, path: String)] = []
+    if let seed = diskSeed {
+        let raw = temporaryDirectory(test) + "/disk.img"
+        try writeRawDisk(raw, seed: seed)
+        disks.append(("hda", raw))
+    }
+    let c = try MachineCapsule(creating: name, store: store, machine: m, firmware: image, rawDisks: disks)
     _ = m.run(instructions: instructions)
     try c.save()
     return c
