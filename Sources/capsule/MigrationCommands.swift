@@ -20,11 +20,22 @@ struct TransportOptions: ParsableArguments {
     var latency: String?
     @Option(help: "Seconds a send or receive may wait for the peer before the connection counts as lost.")
     var timeout: Double = 60
+    @Flag(help: "Allow plain, unauthenticated TCP to a host other than this one (trusted networks only).")
+    var insecure = false
 
     var tls: TLSOptions { TLSOptions(certificate: cert, privateKey: key, ca: ca, psk: psk) }
 
-    /// Builds the function that turns a TCP connection into the protocol's channel.
-    func channelMaker(role: TLSRole) throws -> (TCPChannel) throws(ChannelError) -> MigrationChannel {
+    /// Builds the function that turns a TCP connection into the protocol's
+    /// channel. Without TLS options the connection is plain TCP, which
+    /// authenticates nobody: allowed on loopback, elsewhere only with --insecure.
+    func channelMaker(role: TLSRole, address: String) throws -> (TCPChannel) throws(ChannelError) -> MigrationChannel {
+        if tls.isEmpty && !insecure {
+            let host = (try? HostPort.parse(address))?.host ?? address
+            let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+            guard loopback else {
+                throw ValidationError("plain TCP with \(address) would be unauthenticated: give --psk FILE (see `capsule keygen`) or --cert/--key/--ca on both sides, or --insecure on a trusted network")
+            }
+        }
         let context: TLSContext?
         let bits: Double?, delay: Double
         do {
@@ -65,7 +76,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let store = try openStore(storeOptions)
-        let wrap = try transport.channelMaker(role: .server)
+        let wrap = try transport.channelMaker(role: .server, address: listen)
         let listener: TCPListener
         do { listener = try TCPListener(address: listen) } catch { throw ValidationError("\(error)") }
         stderrLine("capsule serve: listening on \(listener.address), store \(store.root)")
@@ -83,7 +94,7 @@ struct ServeCommand: ParsableCommand {
             printLock.lock(); defer { printLock.unlock() }
             printReport(stats, json: json)
         }
-        do { try server.serve(count: connections) } catch { throw ValidationError("\(error)") }
+        do { try server.serve(count: connections) } catch { throw CommandFailure("capsule serve: \(error)") }
     }
 }
 
@@ -102,8 +113,8 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let store = try openStore(storeOptions)
-        let wrap = try transport.channelMaker(role: .client)
         _ = try HostPortArgument.check(to, option: "--to")
+        let wrap = try transport.channelMaker(role: .client, address: to)
         let address = to, timeout = transport.timeout
         let m = Migrator(store: store) { () throws(ChannelError) -> MigrationChannel in
             try wrap(try TCPChannel.connect(to: address, timeout: min(timeout, 10), ioTimeout: timeout))
@@ -118,7 +129,7 @@ struct MigrateCommand: ParsableCommand {
             printReport(stats, json: json)
         } catch {
             bar?.finish()
-            throw ValidationError("migration of '\(name)' to \(to) failed: \(error)")
+            throw CommandFailure("migration of '\(name)' to \(to) failed: \(error)")
         }
     }
 }
@@ -136,8 +147,8 @@ struct FetchCommand: ParsableCommand {
 
     func run() throws {
         let store = try openStore(storeOptions)
-        let wrap = try transport.channelMaker(role: .client)
         _ = try HostPortArgument.check(from, option: "--from")
+        let wrap = try transport.channelMaker(role: .client, address: from)
         let address = from, timeout = transport.timeout
         let m = Migrator(store: store) { () throws(ChannelError) -> MigrationChannel in
             try wrap(try TCPChannel.connect(to: address, timeout: min(timeout, 10), ioTimeout: timeout))
@@ -152,7 +163,7 @@ struct FetchCommand: ParsableCommand {
             printReport(stats, json: json)
         } catch {
             bar?.finish()
-            throw ValidationError("fetch of '\(name)' from \(from) failed: \(error)")
+            throw CommandFailure("fetch of '\(name)' from \(from) failed: \(error)")
         }
     }
 }
@@ -165,4 +176,11 @@ enum HostPortArgument {
             return hp
         } catch let e as ChannelError { throw ValidationError("\(option): \(e)") }
     }
+}
+
+/// A failure while the command runs (not a usage mistake): printed as
+/// "Error: …" without the usage text ArgumentParser adds to ValidationError.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
 }

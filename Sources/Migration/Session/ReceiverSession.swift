@@ -19,7 +19,7 @@ final class ReceiverSession {
     /// Verified blocks are made durable at least every this many blocks
     /// (and whenever the connection fails), so a resumed transfer does not
     /// need them again.
-    static let batchSize = 256
+    static let batchSize = 1024
 
     init(connection: FramedConnection, store: Store, expectedName: String?, stats: TransferStatistics, progress: ProgressSink?) {
         c = connection; self.store = store; self.expectedName = expectedName; self.stats = stats; self.progress = progress
