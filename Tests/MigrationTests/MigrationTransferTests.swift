@@ -219,3 +219,50 @@ final class CorruptionRecorder: MigrationChannel {
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws(ChannelError) { try inner.receive(into: buffer) }
     func close() { inner.close() }
 }
+
+/// Migration over TLS 1.3 with a pre-shared key and over the link shaper:
+/// the protocol runs unchanged on the secured, shaped channel; peers
+/// without the key are refused before any capsule data moves.
+final class SecuredMigrationTests: XCTestCase {
+    func testPSKMigrationWorksAndUnauthenticatedClientsAreRefused() throws {
+        let dir = temporaryDirectory(self)
+        let home = try Store(root: dir + "/home"), away = try Store(root: dir + "/away")
+        let key = try PresharedKey.generate(), otherKey = try PresharedKey.generate()
+        let serverContext = try TLSContext(role: .server, authentication: .presharedKey(key))
+        let server = try LoopbackServer(store: away.root) { (tcp) throws(ChannelError) -> MigrationChannel in
+            try TLSChannel(over: tcp, context: serverContext)
+        }
+        defer { server.stop() }
+        try makeCapsule(self, store: home, name: "web")
+
+        // plain TCP client
+        let plain = migrator(home, to: server.address)
+        plain.retries = 0
+        XCTAssertThrowsError(try plain.migrate("web", keep: false))
+        // wrong key
+        let wrongContext = try TLSContext(role: .client, authentication: .presharedKey(otherKey))
+        let wrong = Migrator(store: home) { () throws(ChannelError) -> MigrationChannel in
+            try TLSChannel(over: try TCPChannel.connect(to: server.address), context: wrongContext)
+        }
+        wrong.retries = 3
+        XCTAssertThrowsError(try wrong.migrate("web", keep: false)) { e in
+            XCTAssertFalse((e as! MigrationError).isRetryable)
+            XCTAssertTrue("\(e)".contains("not authenticated"), "\(e)")
+        }
+        XCTAssertTrue(home.hasCapsule("web"))
+        XCTAssertEqual(try away.capsuleNames(), [])
+        XCTAssertEqual(try away.blocks.allBlocks(), [], "nothing travelled to an unauthenticated peer")
+
+        // the right key, through a shaped link
+        let clientContext = try TLSContext(role: .client, authentication: .presharedKey(key))
+        let good = Migrator(store: home) { () throws(ChannelError) -> MigrationChannel in
+            let tls = try TLSChannel(over: try TCPChannel.connect(to: server.address), context: clientContext)
+            return LinkShaper(wrapping: tls, bitsPerSecond: 200_000_000, latency: 0.001)
+        }
+        let stats = try good.migrate("web", keep: false)
+        XCTAssertEqual(stats.connections, 1)
+        XCTAssertTrue(stats.peer.contains("pre-shared key"), stats.peer)
+        XCTAssertNoThrow(try away.verifyCapsule("web"))
+        XCTAssertFalse(home.hasCapsule("web"))
+    }
+}
