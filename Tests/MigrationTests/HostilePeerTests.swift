@@ -196,7 +196,9 @@ final class HostilePeerTests: XCTestCase {
     /// A hostile *server* answering a fetch: offers another capsule than the one asked for.
     func testFetchRefusesAServerThatOffersAnotherCapsule() throws {
         let l = try TCPListener(address: "127.0.0.1:0")
+        let fakeDone = DispatchSemaphore(value: 0)
         let fake = Thread {
+            defer { fakeDone.signal() }
             guard let ch = try? l.accept(timeout: 10) else { return }
             let c = FramedConnection(ch)
             _ = try? Handshake.welcome(c)
@@ -213,6 +215,7 @@ final class HostilePeerTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("\"wanted\" was asked for"), "\(e)")
         }
         l.close()
+        _ = fakeDone.wait(timeout: .now() + 10)
         XCTAssertEqual(try home.capsuleNames(), [])
     }
 }

@@ -128,7 +128,7 @@ final class MigrationTransferTests: XCTestCase {
         let m = migrator(home, to: server.address) { ch in
             attempts += 1
             // the first 6 connections die after a random number of bytes
-            return attempts <= 6 ? FaultyChannel(ch, sendBudget: 200 + r.below(budgetRange)) : ch
+            return attempts <= 6 ? FaultyChannel(ch, sendBudget: 200 + r.below(budgetRange / 4)) : ch
         }
         let stats = try m.migrate("web", keep: true)
         XCTAssertGreaterThanOrEqual(stats.connections, 3, "several connections died on the way")
@@ -148,7 +148,7 @@ final class MigrationTransferTests: XCTestCase {
         var served = 0
         server = try LoopbackServer(store: away.root) { (tcp) throws(ChannelError) -> MigrationChannel in
             lock.lock(); served += 1; let n = served; lock.unlock()
-            return n <= 4 ? FaultyChannel(tcp, receiveBudget: 100 + r.below(budgetRange / 3)) : tcp
+            return n <= 4 ? FaultyChannel(tcp, receiveBudget: 100 + r.below(budgetRange / 4)) : tcp
         }
         try makeCapsule(self, store: home, name: "web")
         let total = try referencedBlocks(home, "web").count

@@ -28,11 +28,14 @@ public final class MigrationServer {
     /// Accepts connections until the listener is closed (or `count` were served).
     public func serve(count: Int? = nil) throws(ChannelError) {
         var served = 0
+        var failure: ChannelError?
         while count.map({ served < $0 }) ?? true {
             let ch: TCPChannel
             do { ch = try listener.accept() } catch {
-                if case .closed = error { break }
-                throw error
+                // Closing the listener (to stop the server) ends accept with
+                // an error too; that is the normal way out.
+                if !listener.isClosed { failure = error }
+                break
             }
             served += 1
             active.lock()
@@ -45,9 +48,11 @@ public final class MigrationServer {
             }
             t.start()
         }
+        // Connections in progress finish before serve returns.
         active.lock()
         while running > 0 { active.wait() }
         active.unlock()
+        if let e = failure { throw e }
     }
 
     /// One connection, start to end. Never throws: failures are logged and

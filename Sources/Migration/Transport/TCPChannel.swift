@@ -213,6 +213,8 @@ public final class TCPListener {
     /// The bound address (with the real port when 0 was asked for).
     public let address: HostPort
     private var closed = false
+    /// True once `close()` was called.
+    public var isClosed: Bool { closed }
 
     /// Binds and listens on `address` (`HOST:PORT`; `:PORT` = every interface).
     public init(address text: String, backlog: Int32 = 16) throws(ChannelError) {
