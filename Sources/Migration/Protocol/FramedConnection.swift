@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the bytes on the wire carry, for the report.
 public enum TrafficKind: Int, CaseIterable, Sendable, Codable {
     /// The state file and input log.
@@ -35,7 +37,15 @@ final class FramedConnection {
     /// Where a peer's frame is in the conversation, for error messages.
     var peer: String { channel.peerDescription }
 
+    /// Sends may come from two threads (a receiver's session and its
+    /// demand requests): a frame is written whole under this lock.
+    private let sendLock = NSLock()
+
     init(_ channel: MigrationChannel) { self.channel = channel }
+
+    /// True when a frame (or the end of the stream) is waiting to be read,
+    /// on channels that can tell without blocking.
+    var hasPendingInput: Bool { (channel as? InputPolling)?.hasPendingInput() ?? false }
 
     func send(_ type: FrameType, _ payload: [UInt8], kind: TrafficKind = .control) throws(MigrationError) {
         precondition(payload.count <= type.payloadLimit, "frame \(type) payload over its limit")
@@ -48,6 +58,8 @@ final class FramedConnection {
                 if p.count > 0 { (f.baseAddress! + WireLimits.headerSize).copyMemory(from: p.baseAddress!, byteCount: p.count) }
             }
         }
+        sendLock.lock()
+        defer { sendLock.unlock() }
         do throws(ChannelError) { try channel.send(frame) } catch { throw .channel(error) }
         sent[kind.rawValue] += UInt64(frame.count)
     }
@@ -122,4 +134,16 @@ final class FramedConnection {
     static func unexpected(_ f: Frame, _ step: String) -> MigrationError {
         .protocolViolation("unexpected \(f.type) frame while \(step)")
     }
+}
+
+/// Channels that can say, without blocking, whether input is waiting. The
+/// sender uses it to notice PRIORITY requests between blocks.
+protocol InputPolling {
+    func hasPendingInput() -> Bool
+}
+
+extension TCPChannel: InputPolling {}
+extension TLSChannel: InputPolling {}
+extension LinkShaper: InputPolling {
+    func hasPendingInput() -> Bool { (inner as? InputPolling)?.hasPendingInput() ?? false }
 }

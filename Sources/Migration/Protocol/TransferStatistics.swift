@@ -27,6 +27,8 @@ public final class TransferStatistics {
     public var duplicateArrivals = 0
     public var rounds = 0
     public var connections = 0
+    /// Blocks sent ahead of their turn because the receiver asked (demand fetch).
+    public var priorityBlocks = 0
     public var start = Date()
     /// Seconds from the start until the capsule was committed on the receiver (it could run).
     public var timeToRunnable: Double?
@@ -59,7 +61,7 @@ public final class TransferStatistics {
         public var corruptBlocksResent, duplicateArrivals: Int
         public var compressionRatio: Double
         public var blockRawBytes, blockWireBytes: UInt64
-        public var rounds, connections: Int
+        public var rounds, connections, priorityBlocks: Int
         public var secondsUntilRunnable: Double?
         public var totalSeconds: Double
         public var droppedSource: Bool
@@ -75,7 +77,7 @@ public final class TransferStatistics {
                       corruptBlocksResent: corruptBlocks, duplicateArrivals: duplicateArrivals,
                       compressionRatio: (compressionRatio * 1000).rounded() / 1000,
                       blockRawBytes: blockRawBytes, blockWireBytes: blockWireBytes,
-                      rounds: rounds, connections: connections,
+                      rounds: rounds, connections: connections, priorityBlocks: priorityBlocks,
                       secondsUntilRunnable: timeToRunnable.map { ($0 * 1000).rounded() / 1000 },
                       totalSeconds: (totalTime * 1000).rounded() / 1000, droppedSource: droppedSource)
     }

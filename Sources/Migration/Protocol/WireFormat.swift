@@ -24,6 +24,7 @@ public enum FrameType: UInt8, CaseIterable, Sendable {
     case done = 9
     case committed = 10
     case error = 11
+    case priority = 12
 
     /// The largest payload a frame of this type may carry.
     var payloadLimit: Int {
@@ -39,6 +40,7 @@ public enum FrameType: UInt8, CaseIterable, Sendable {
         case .done: return 8
         case .committed: return 32
         case .error: return 4 + WireLimits.maxErrorMessage
+        case .priority: return 4 + 4 * WireLimits.maxPriorityIndexes
         }
     }
 }
@@ -64,6 +66,8 @@ public enum WireLimits {
     /// Largest block (memory pages and disk blocks are 4 KiB).
     public static let maxBlockBytes = 64 << 10
     public static let maxErrorMessage = 1024
+    /// Block indexes per PRIORITY frame.
+    public static let maxPriorityIndexes = 1024
     /// NEED/DONE rounds per connection: each round resends what failed
     /// verification, so only a peer that keeps sending bad data needs more.
     public static let maxRounds = 16

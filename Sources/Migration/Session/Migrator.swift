@@ -14,6 +14,10 @@ public final class Migrator {
     /// Seconds between attempts (doubling, at most 30).
     public var retryDelay = 0.5
     public var progress: ProgressSink?
+    /// Memory page indexes, most recently used first: streamed first (migrate).
+    public var recentPages: [UInt64] = []
+    /// Demand requests of a guest resumed before the transfer ends (fetch).
+    public var demand: DemandRequests?
     /// Called with a line for the user when a connection fails and is retried.
     public var log: (String) -> Void = { _ in }
 
@@ -33,7 +37,7 @@ public final class Migrator {
         stats.manifestHash = exported.manifestHash.hex
         try withRetries(stats) { (c) throws(MigrationError) in
             _ = try Handshake.hello(c, role: .push)
-            let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: progress)
+            let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: progress, recentPages: recentPages)
             _ = try s.run()
         }
         stats.timeToRunnable = Date().timeIntervalSince(stats.start)
@@ -56,6 +60,7 @@ public final class Migrator {
             try Handshake.sendFetch(c, name: name)
             try store.withSharedLock { () throws(MigrationError) in
                 let s = ReceiverSession(connection: c, store: store, expectedName: name, stats: stats, progress: progress)
+                s.demand = demand
                 _ = try s.run()
             }
         }

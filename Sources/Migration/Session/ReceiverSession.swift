@@ -16,6 +16,8 @@ final class ReceiverSession {
     let expectedName: String?
     let stats: TransferStatistics
     let progress: ProgressSink?
+    /// Demand requests from a guest already running on the receiver.
+    var demand: DemandRequests?
     /// Verified blocks are made durable at least every this many blocks
     /// (and whenever the connection fails), so a resumed transfer does not
     /// need them again.
@@ -45,8 +47,13 @@ final class ReceiverSession {
         do {
             result = try store.asOnlyReceiver(of: name, timeout: ReceiverSession.lockTimeout) {
                 do throws(MigrationError) {
-                    return .success(try receive(name: name, manifestHash: manifestHash, manifestSize: manifestSize))
-                } catch { return .failure(error) }
+                    let r = try receive(name: name, manifestHash: manifestHash, manifestSize: manifestSize)
+                    demand?.detach(nil)
+                    return .success(r)
+                } catch {
+                    demand?.detach(error)
+                    return .failure(error)
+                }
             }
         } catch {
             throw .local(.store, "cannot lock capsule \(name) for receiving: \(error)")
@@ -113,6 +120,7 @@ final class ReceiverSession {
         let offer = BlockOffer(manifest: m, layers: layers)
         guard offer.count <= WireLimits.maxOfferedBlocks else { throw .protocolViolation("capsule offers \(offer.count) blocks (limit \(WireLimits.maxOfferedBlocks))") }
         stats.blocksOffered = offer.count
+        demand?.attach(c, offer: offer)
         var state = store.stagedIncoming(capsule: name, hash: m.state.hash, limit: WireLimits.maxStateBytes)
         var log: [UInt8]? = m.inputLog.flatMap { store.stagedIncoming(capsule: name, hash: $0.hash, limit: WireLimits.maxInputLogBytes) }
         var corruptLastRound = 0
@@ -262,6 +270,7 @@ final class ReceiverSession {
             return false
         }
         try store.blocks.put(data)
+        demand?.arrived(name, data)
         missing[name] = nil
         arrived.insert(name)
         stats.blocksTransferred += 1

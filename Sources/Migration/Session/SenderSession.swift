@@ -10,9 +10,13 @@ final class SenderSession {
     let capsule: Store.Exported
     let stats: TransferStatistics
     let progress: ProgressSink?
+    /// Memory page indexes, most recently used first, to stream first.
+    var recentPages: [UInt64] = []
 
-    init(connection: FramedConnection, store: Store, capsule: Store.Exported, stats: TransferStatistics, progress: ProgressSink?) {
+    init(connection: FramedConnection, store: Store, capsule: Store.Exported, stats: TransferStatistics, progress: ProgressSink?,
+         recentPages: [UInt64] = []) {
         c = connection; self.store = store; self.capsule = capsule; self.stats = stats; self.progress = progress
+        self.recentPages = recentPages
     }
 
     /// Runs the exchange; returns the manifest hash the receiver committed.
@@ -52,8 +56,15 @@ final class SenderSession {
         stats.blocksOffered = offer.count
         let wantedLayer = Set(wanted)
         var round: UInt32 = 0
+        var carried: [Int] = []
         while true {
-            let first = try c.receive()
+            var first = try c.receive()
+            // PRIORITY requests sent before the receiver's answer (or that
+            // crossed our DONE) count for the next round.
+            while first.type == .priority {
+                try PriorityFrame.parse(first, offer: offer, into: &carried)
+                first = try c.receive()
+            }
             if first.type == .committed {
                 var r = ByteReader(first.payload, what: "COMMITTED")
                 let h = try r.name("manifest hash")
@@ -90,7 +101,30 @@ final class SenderSession {
                 guard let log = capsule.inputLog else { throw .protocolViolation("receiver asked for an input log the capsule does not have") }
                 try Parts.send(log, kind: .inputLog, index: 0, over: c) { self.progress?.advance(UInt64($0)) }
             }
-            for i in need.indexes {
+            // Stream order: recently used memory pages first (when the
+            // caller knows them), then the offer's order; a PRIORITY request
+            // from the receiver (a guest touching a page that is not there
+            // yet) jumps the queue.
+            let order = streamOrder(need.indexes, offer: offer, m: m)
+            var pending = [Bool](repeating: false, count: offer.count)
+            for i in order { pending[i] = true }
+            var urgent = carried
+            carried = []
+            var next = 0
+            while true {
+                try pollPriority(into: &urgent, offer: offer)
+                var pick: Int?
+                while let u = urgent.first {
+                    urgent.removeFirst()
+                    if pending[u] { pick = u; stats.priorityBlocks += 1; break }
+                }
+                if pick == nil {
+                    while next < order.count && !pending[order[next]] { next += 1 }
+                    guard next < order.count else { break }
+                    pick = order[next]
+                }
+                let i = pick!
+                pending[i] = false
                 let name = offer.names[i]
                 let block: [UInt8]
                 do { block = try store.blocks.get(name) } catch { throw .local(.store, "capsule \(m.name): \(error)") }
@@ -108,6 +142,52 @@ final class SenderSession {
             d.u32(round); d.u32(UInt32(need.indexes.count))
             try c.send(.done, d.bytes)
         }
+    }
+}
+
+extension SenderSession {
+    /// The wanted blocks in sending order: the blocks of `recentPages`
+    /// (memory page indexes, most recently used first) lead, the rest
+    /// follow in offer order.
+    func streamOrder(_ wanted: [Int], offer: BlockOffer, m: Manifest) -> [Int] {
+        guard !recentPages.isEmpty else { return wanted }
+        var index: [BlockName: Int] = [:]
+        for i in wanted { index[offer.names[i]] = i }
+        var out: [Int] = []
+        var taken = Set<Int>()
+        for p in recentPages {
+            if let n = m.memory.pages[p], let i = index[n], taken.insert(i).inserted { out.append(i) }
+        }
+        for i in wanted where !taken.contains(i) { out.append(i) }
+        return out
+    }
+
+    /// Reads the PRIORITY frames waiting on the channel (without blocking
+    /// when there are none). Indexes of blocks already sent or not wanted
+    /// are dropped later (the request crossed the block on the wire).
+    func pollPriority(into urgent: inout [Int], offer: BlockOffer) throws(MigrationError) {
+        while c.hasPendingInput {
+            let f = try c.receive()
+            guard f.type == .priority else { throw FramedConnection.unexpected(f, "sending blocks") }
+            try PriorityFrame.parse(f, offer: offer, into: &urgent)
+        }
+    }
+}
+
+/// PRIORITY payload: u32 count (1…1024), then count u32 indexes into the offer list.
+enum PriorityFrame {
+    static func parse(_ f: Frame, offer: BlockOffer, into urgent: inout [Int]) throws(MigrationError) {
+        var r = ByteReader(f.payload, what: "PRIORITY")
+        let n = Int(try r.u32("count"))
+        guard n >= 1, n <= WireLimits.maxPriorityIndexes else { throw .protocolViolation("PRIORITY with \(n) indexes (1…\(WireLimits.maxPriorityIndexes))") }
+        for _ in 0..<n {
+            let i = Int(try r.u32("index"))
+            guard i < offer.count else { throw .protocolViolation("PRIORITY index \(i) beyond the \(offer.count) offered blocks") }
+            urgent.append(i)
+        }
+        try r.expectEnd()
+        // A hostile receiver must not grow the queue without bound.
+        if urgent.count > offer.count { urgent.removeFirst(urgent.count - offer.count) }
     }
 }
 
