@@ -139,6 +139,13 @@ final class HostilePeerTests: XCTestCase {
         try c.send(.part, w.bytes)
         expectRefusal(c, "limit")
 
+        // a manifest longer than the offer announced
+        c = try connect()
+        try hello(c)
+        try offer(c, name: "m", size: 10)
+        try Parts.send([UInt8](repeating: 0x20, count: 11), kind: .manifest, index: 0, over: c)
+        expectRefusal(c, "manifest part of 11 bytes where 10 were announced")
+
         // a chunk whose LZ4 payload is garbage
         c = try connect()
         try hello(c)

@@ -52,7 +52,7 @@ struct PartAssembler {
         _ = try r.u32("index")
         let total = try r.u64("total"), offset = try r.u64("offset"), raw = Int(try r.u32("raw length"))
         guard total <= kind.limit else { throw .protocolViolation("\(kind) part of \(total) bytes (limit \(kind.limit))") }
-        if let t = self.total, t != total { throw .protocolViolation("\(kind) part changed its total size from \(t) to \(total)") }
+        if let t = self.total, t != total { throw .protocolViolation("\(kind) part of \(total) bytes where \(t) were announced") }
         self.total = total
         guard offset == UInt64(bytes.count) else { throw .protocolViolation("\(kind) chunk at offset \(offset), expected \(bytes.count)") }
         guard raw <= WireLimits.partChunk, offset + UInt64(raw) <= total else {

@@ -101,6 +101,7 @@ public final class TransferStatistics {
         lines.append(row("layers offered / transferred", "\(layersOffered) / \(layersTransferred)"))
         lines.append(row("corrupt blocks resent", "\(corruptBlocks)"))
         lines.append(row("compression ratio (blocks)", String(format: "%.2f (%d -> %d bytes)", compressionRatio, blockRawBytes, blockWireBytes)))
+        if priorityBlocks > 0 { lines.append(row("blocks sent on demand", "\(priorityBlocks)")) }
         lines.append(row("connections / rounds", "\(connections) / \(rounds)"))
         lines.append(row("time until runnable on receiver", timeToRunnable.map { String(format: "%.3f s", $0) } ?? "-"))
         lines.append(row("total time", String(format: "%.3f s", totalTime)))

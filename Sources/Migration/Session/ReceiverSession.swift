@@ -69,7 +69,7 @@ final class ReceiverSession {
     static let lockTimeout = 90.0
 
     func receive(name: String, manifestHash: BlockName, manifestSize: UInt64) throws(MigrationError) -> (name: String, hash: BlockName) {
-        let manifestBytes = try receivePart(.manifest, index: 0)
+        let manifestBytes = try receivePart(.manifest, index: 0, size: manifestSize)
         guard UInt64(manifestBytes.count) == manifestSize, BlockName.of(manifestBytes) == manifestHash else {
             throw .protocolViolation("manifest does not match the offered size and hash")
         }
@@ -211,7 +211,7 @@ final class ReceiverSession {
                         case .part:
                             let (kind, _) = try PartAssembler.peek(f)
                             if kind == .state && wantsState && state == nil {
-                                let bytes = try receivePart(.state, index: 0, first: f)
+                                let bytes = try receivePart(.state, index: 0, first: f, size: m.state.size)
                                 guard UInt64(bytes.count) == m.state.size, BlockName.of(bytes) == m.state.hash else {
                                     throw MigrationError.protocolViolation("state file does not match the manifest's size and hash")
                                 }
@@ -280,8 +280,11 @@ final class ReceiverSession {
     }
 
     /// Reads one part's chunks (starting with `first` when given).
-    func receivePart(_ kind: PartKind, index: UInt32, first: Frame? = nil) throws(MigrationError) -> [UInt8] {
+    /// `size`, when known in advance, must be the part's total: a peer
+    /// cannot make us collect more than the manifest says.
+    func receivePart(_ kind: PartKind, index: UInt32, first: Frame? = nil, size: UInt64? = nil) throws(MigrationError) -> [UInt8] {
         var a = PartAssembler(kind: kind, index: index)
+        a.total = size
         var f = first
         while true {
             let frame: Frame
