@@ -182,6 +182,29 @@ final class MigrationTransferTests: XCTestCase {
         XCTAssertGreaterThan(gc.blocksRemoved + gc.layersRemoved + gc.temporaryFilesRemoved, 0)
     }
 
+    func testConcurrentMigrationsIntoOneServerAreSafe() throws {
+        let other = try Store(root: temporaryDirectory(self) + "/other")
+        try makeCapsule(self, store: home, name: "a", diskSeed: 3)
+        try makeCapsule(self, store: other, name: "b", rom: "t4_except", diskSeed: 3)
+        let group = DispatchGroup()
+        final class Failures: @unchecked Sendable { let lock = NSLock(); var list: [String] = [] }
+        let failures = Failures()
+        for (store, name) in [(home!, "a"), (other, "b")] {
+            group.enter()
+            Thread {
+                do { _ = try migrator(store, to: self.server.address).migrate(name, keep: true) } catch {
+                    failures.lock.lock(); failures.list.append("\(name): \(error)"); failures.lock.unlock()
+                }
+                group.leave()
+            }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(failures.list, [])
+        XCTAssertEqual(try away.capsuleNames(), ["a", "b"])
+        XCTAssertNoThrow(try away.verifyCapsule("a"))
+        XCTAssertNoThrow(try away.verifyCapsule("b"))
+    }
+
     func testFetchPullsFromAServingPeer() throws {
         try makeCapsule(self, store: away, name: "shared")
         let stats = try migrator(home, to: server.address).fetch("shared")
