@@ -83,11 +83,18 @@ extension Store {
         try FileIO.atomicWrite(bytes, to: try incomingPath(name, hash))
     }
 
-    /// A part staged earlier, if it is there and intact.
-    public func stagedIncoming(capsule name: String, hash: BlockName, limit: UInt64) -> [UInt8]? {
-        guard let p = try? incomingPath(name, hash), let size = FileIO.size(p), size <= limit,
-              let bytes = try? FileIO.readFile(p, limit: limit), BlockName.of(bytes) == hash else { return nil }
-        return bytes
+    /// A part staged earlier, if it is there and intact; else the file
+    /// `committedFile` of the capsule's current version if it has the same
+    /// content (the capsule was received before and only its blocks changed).
+    public func stagedIncoming(capsule name: String, hash: BlockName, limit: UInt64, committedFile: String? = nil) -> [UInt8]? {
+        var candidates = [(try? incomingPath(name, hash))]
+        if let f = committedFile, Manifest.isPlainFileName(f) { candidates.append((try? capsuleDirectory(name)).map { $0 + "/" + f }) }
+        for case let p? in candidates {
+            guard let size = FileIO.size(p), size <= limit, let bytes = try? FileIO.readFile(p, limit: limit),
+                  BlockName.of(bytes) == hash else { continue }
+            return bytes
+        }
+        return nil
     }
 
     /// Commits a received capsule: checks that the manifest decodes and

@@ -43,6 +43,17 @@ final class MigrationTransferTests: XCTestCase {
         XCTAssertEqual(received[0].0.blocksTransferred, names.count)
     }
 
+    func testMigratingAgainWithNothingNewSendsNoBlocks() throws {
+        try makeCapsule(self, store: home, name: "web")
+        _ = try migrator(home, to: server.address).migrate("web", keep: true)
+        let stats = try migrator(home, to: server.address).migrate("web", keep: true)
+        XCTAssertEqual(stats.blocksTransferred, 0)
+        XCTAssertEqual(stats.layersTransferred, 0)
+        XCTAssertEqual(stats.skippedPresent, stats.blocksOffered)
+        XCTAssertEqual(stats.wireBytes(.state), 0, "the receiver has the state file too")
+        XCTAssertEqual(stats.wireBytes(.memory) + stats.wireBytes(.disk), 0)
+    }
+
     func testWithoutKeepTheSourceIsDroppedAfterTheCommit() throws {
         try makeCapsule(self, store: home, name: "web")
         let stats = try migrator(home, to: server.address).migrate("web", keep: false)

@@ -121,8 +121,8 @@ final class ReceiverSession {
         guard offer.count <= WireLimits.maxOfferedBlocks else { throw .protocolViolation("capsule offers \(offer.count) blocks (limit \(WireLimits.maxOfferedBlocks))") }
         stats.blocksOffered = offer.count
         demand?.attach(c, offer: offer)
-        var state = store.stagedIncoming(capsule: name, hash: m.state.hash, limit: WireLimits.maxStateBytes)
-        var log: [UInt8]? = m.inputLog.flatMap { store.stagedIncoming(capsule: name, hash: $0.hash, limit: WireLimits.maxInputLogBytes) }
+        var state = store.stagedIncoming(capsule: name, hash: m.state.hash, limit: WireLimits.maxStateBytes, committedFile: m.state.file)
+        var log: [UInt8]? = m.inputLog.flatMap { store.stagedIncoming(capsule: name, hash: $0.hash, limit: WireLimits.maxInputLogBytes, committedFile: $0.file) }
         var corruptLastRound = 0
         var round: UInt32 = 0
         while true {

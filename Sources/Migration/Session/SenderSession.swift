@@ -66,6 +66,13 @@ final class SenderSession {
                 first = try c.receive()
             }
             if first.type == .committed {
+                if !stats.skipCountsSet {
+                    // Committed without asking for anything: the receiver had it all.
+                    stats.skipCountsSet = true
+                    stats.skippedZero = offer.zeroBlocks
+                    stats.skippedPresent = offer.count
+                    stats.skippedInPresentLayers = (0..<offer.count).filter { offer.layerOf[$0] >= 0 && !wantedLayer.contains(Int(offer.layerOf[$0])) }.count
+                }
                 var r = ByteReader(first.payload, what: "COMMITTED")
                 let h = try r.name("manifest hash")
                 try r.expectEnd()
