@@ -28,13 +28,22 @@ extension Store {
 
     /// Removes a capsule that now lives elsewhere, with the working disks
     /// `capsule run` made for it (their blocks go at the next gc).
+    /// Refuses while a machine runs on the capsule's disks (their lock is held).
     public func dropCapsule(_ name: String) throws {
         let m = try? manifest(of: name).manifest
-        try removeCapsule(name)
+        var working: [String] = []
         for d in m?.disks ?? [] {
             let disk = "\(name).\(d.name)"
-            if let dir = try? diskDirectory(disk), FileIO.isDirectory(dir) { try removeDisk(disk) }
+            guard let dir = try? diskDirectory(disk), FileIO.isDirectory(dir) else { continue }
+            do { try openDisk(disk).close() } catch CapsuleError.badDiskAccess(let why) {
+                throw CapsuleError.other("capsule \(name) is in use (\(why)); not removed")
+            } catch {
+                // A damaged working disk holds nothing the capsule needs: removed below.
+            }
+            working.append(disk)
         }
+        try removeCapsule(name)
+        for disk in working { try removeDisk(disk) }
     }
 
     static let receiveLockName = "receive.lock"

@@ -58,7 +58,7 @@ func writeRawDisk(_ path: String, seed: UInt64) throws {
 /// machine with a disk, suspended into `store` as `name`.
 @discardableResult
 func makeCapsule(_ test: XCTestCase, store: Store, name: String, rom: String = "t3_paging", instructions: UInt64 = 20_000,
-                 diskSeed: UInt64? = 1) throws -> MachineCapsule {
+                 diskSeed: UInt64? = 1, closeDisks: Bool = true) throws -> MachineCapsule {
     let image = try testROM(rom)
     let m = try Machine(memorySize: 4 << 20)
     try m.loadFirmware(image)
@@ -71,6 +71,9 @@ func makeCapsule(_ test: XCTestCase, store: Store, name: String, rom: String = "
     let c = try MachineCapsule(creating: name, store: store, machine: m, firmware: image, rawDisks: disks)
     _ = m.run(instructions: instructions)
     try c.save()
+    // As when `capsule run` exits: the working disks are closed (unlocked),
+    // so the capsule may be dropped after a migration.
+    if closeDisks { for (_, d) in c.disks { try d.close() } }
     return c
 }
 

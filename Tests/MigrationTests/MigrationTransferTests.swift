@@ -73,8 +73,20 @@ final class MigrationTransferTests: XCTestCase {
         return Int(try migrator(a, to: b.address).migrate("probe", keep: true).totalWireBytes)
     }
 
+    func testACapsuleInUseIsNotDroppedAfterItsMigration() throws {
+        try makeCapsule(self, store: home, name: "web")
+        // A machine running on the capsule: its working disk is open read-write.
+        let running = try MachineCapsule(resuming: "web", store: home)
+        XCTAssertThrowsError(try migrator(home, to: server.address).migrate("web", keep: false)) { e in
+            XCTAssertTrue("\(e)".contains("in use"), "\(e)")
+        }
+        XCTAssertTrue(home.hasCapsule("web"))
+        XCTAssertTrue(away.hasCapsule("web"), "the receiver has committed it all the same")
+        _ = running
+    }
+
     func testSecondMigrationSendsOnlyNewBlocksAndLayers() throws {
-        let c = try makeCapsule(self, store: home, name: "web")
+        let c = try makeCapsule(self, store: home, name: "web", closeDisks: false)
         _ = try migrator(home, to: server.address).migrate("web", keep: true)
         let before = Set(try away.blocks.allBlocks())
         // A session of work at home: more instructions and disk writes, sealed as a new layer.
