@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CPUDiff", dependencies: ["X86"]),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
                        providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
-        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         .target(name: "Capsule", dependencies: ["CLZ4", "COpenSSL", "PC", "X86"], swiftSettings: fastSettings),
         .target(name: "Migration", dependencies: ["Capsule", "PC", "X86", "CLZ4", "COpenSSL"]),
@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
         .target(name: "Debugger", dependencies: ["X86", "PC"], swiftSettings: fastSettings),
         .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "X86", "PC", "Capsule"]),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Capsule", "COpenSSL", "PC", "X86"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -226,7 +226,7 @@ public final class Store {
         try FileIO.atomicWrite(bytes, to: dir + "/manifest.json")
         try faultInjection?("committed")
         // The previous capsule's files are garbage now.
-        let keep: Set<String> = ["manifest.json", "lock", stateFile, log?.file ?? ""]
+        let keep: Set<String> = ["manifest.json", "lock", Store.receiveLockName, stateFile, log?.file ?? ""]
         for f in try FileIO.list(dir) where !keep.contains(f) { try? FileIO.remove(dir + "/" + f) }
         return (written, BlockName.of(bytes))
     }

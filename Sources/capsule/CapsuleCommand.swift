@@ -20,6 +20,10 @@ struct CapsuleCommand: ParsableCommand {
             BenchCommand.self,
             DisasmCommand.self,
             DisasmCheckCommand.self,
+            KeygenCommand.self,
+            ServeCommand.self,
+            MigrateCommand.self,
+            FetchCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -1,0 +1,120 @@
+import Capsule
+import Foundation
+
+/// The client side of `capsule migrate` and `capsule fetch`: connects,
+/// runs the session, and on a dropped connection reconnects and runs it
+/// again — the receiver's store keeps every block it verified, so the new
+/// session asks only for the rest.
+public final class Migrator {
+    public let store: Store
+    /// Opens a new channel to the peer (plain TCP, TLS, shaped…).
+    public let connect: () throws(ChannelError) -> MigrationChannel
+    /// Connection attempts after the first failure.
+    public var retries = 5
+    /// Seconds between attempts (doubling, at most 30).
+    public var retryDelay = 0.5
+    public var progress: ProgressSink?
+    /// Memory page indexes, most recently used first: streamed first (migrate).
+    public var recentPages: [UInt64] = []
+    /// Demand requests of a guest resumed before the transfer ends (fetch).
+    public var demand: DemandRequests?
+    /// Called with a line for the user when a connection fails and is retried.
+    public var log: (String) -> Void = { _ in }
+
+    public init(store: Store, connect: @escaping () throws(ChannelError) -> MigrationChannel) {
+        self.store = store
+        self.connect = connect
+    }
+
+    /// Sends capsule `name`; after the receiver commits, drops the local
+    /// copy unless `keep`.
+    public func migrate(_ name: String, keep: Bool) throws(MigrationError) -> TransferStatistics {
+        let stats = TransferStatistics()
+        stats.role = "migrate"
+        stats.capsule = name
+        let exported: Store.Exported
+        do { exported = try store.exportCapsule(name) } catch { throw .local(.notFound, "cannot read capsule \(name): \(error)") }
+        stats.manifestHash = exported.manifestHash.hex
+        try withRetries(stats) { (c) throws(MigrationError) in
+            _ = try Handshake.hello(c, role: .push)
+            let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: progress, recentPages: recentPages)
+            _ = try s.run()
+        }
+        stats.timeToRunnable = Date().timeIntervalSince(stats.start)
+        if !keep {
+            do { try store.dropCapsule(name) } catch { throw .local(.store, "capsule \(name) is committed on the receiver, but the local copy could not be removed: \(error)") }
+            stats.droppedSource = true
+        }
+        stats.totalTime = Date().timeIntervalSince(stats.start)
+        return stats
+    }
+
+    /// Pulls capsule `name` from a serving peer into the local store.
+    public func fetch(_ name: String) throws(MigrationError) -> TransferStatistics {
+        let stats = TransferStatistics()
+        stats.role = "fetch"
+        stats.capsule = name
+        do { try Store.validateName(name) } catch { throw .local(.invalidName, "\(error)") }
+        try withRetries(stats) { (c) throws(MigrationError) in
+            _ = try Handshake.hello(c, role: .pull)
+            try Handshake.sendFetch(c, name: name)
+            try store.withSharedLock { () throws(MigrationError) in
+                let s = ReceiverSession(connection: c, store: store, expectedName: name, stats: stats, progress: progress)
+                s.demand = demand
+                _ = try s.run()
+            }
+        }
+        stats.timeToRunnable = Date().timeIntervalSince(stats.start)
+        stats.totalTime = stats.timeToRunnable!
+        return stats
+    }
+
+    func withRetries(_ stats: TransferStatistics, _ body: (FramedConnection) throws(MigrationError) -> Void) throws(MigrationError) {
+        var delay = retryDelay
+        var attempt = 0
+        while true {
+            attempt += 1
+            var conn: FramedConnection?
+            do throws(MigrationError) {
+                let ch: MigrationChannel
+                do throws(ChannelError) { ch = try connect() } catch { throw MigrationError.channel(error) }
+                let c = FramedConnection(ch)
+                conn = c
+                stats.connections += 1
+                stats.peer = ch.peerDescription
+                try body(c)
+                stats.add(c)
+                c.close()
+                return
+            } catch {
+                if let c = conn {
+                    stats.add(c)
+                    switch error {
+                    case .protocolViolation(let s): c.sendError(.protocolViolation, s)
+                    case .local(let code, let s): c.sendError(code, s)
+                    default: break
+                    }
+                    c.close()
+                }
+                guard error.isRetryable, attempt <= retries else { throw error }
+                log("connection failed (\(error)); retrying in \(formatSeconds(delay)) (attempt \(attempt + 1) of \(retries + 1))")
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 30)
+            }
+        }
+    }
+}
+
+extension Store {
+    /// Runs `body` holding the store's shared lock, so that `gc` cannot
+    /// remove blocks that arrived but are not referenced by a manifest yet.
+    func withSharedLock(_ body: () throws(MigrationError) -> Void) throws(MigrationError) {
+        var inner: MigrationError?
+        do {
+            try withLock(exclusive: false) { do throws(MigrationError) { try body() } catch { inner = error } }
+        } catch {
+            throw .local(.store, "cannot lock the store \(root): \(error)")
+        }
+        if let e = inner { throw e }
+    }
+}

@@ -1,0 +1,186 @@
+import ArgumentParser
+import Capsule
+import Foundation
+import Migration
+
+/// How the connection is made: TLS authentication and link emulation,
+/// shared by serve, migrate and fetch.
+struct TransportOptions: ParsableArguments {
+    @Option(help: "This side's certificate (PEM), for mutual TLS with --key and --ca.")
+    var cert: String?
+    @Option(help: "The private key (PEM) of --cert.")
+    var key: String?
+    @Option(help: "The CA certificate (PEM) the peer's certificate must be signed by.")
+    var ca: String?
+    @Option(help: "Pre-shared key file (from `capsule keygen`), the same on both sides; instead of certificates.")
+    var psk: String?
+    @Option(help: "Emulate a slow link for what this side sends, e.g. 384kbit, 2mbit, 100kbps.")
+    var bandwidth: String?
+    @Option(help: "Emulate one-way latency for what this side sends, e.g. 20ms.")
+    var latency: String?
+    @Option(help: "Seconds a send or receive may wait for the peer before the connection counts as lost.")
+    var timeout: Double = 60
+    @Flag(help: "Allow plain, unauthenticated TCP to a host other than this one (trusted networks only).")
+    var insecure = false
+
+    var tls: TLSOptions { TLSOptions(certificate: cert, privateKey: key, ca: ca, psk: psk) }
+
+    /// Builds the function that turns a TCP connection into the protocol's
+    /// channel. Without TLS options the connection is plain TCP, which
+    /// authenticates nobody: allowed on loopback, elsewhere only with --insecure.
+    func channelMaker(role: TLSRole, address: String) throws -> (TCPChannel) throws(ChannelError) -> MigrationChannel {
+        if tls.isEmpty && !insecure {
+            let host = (try? HostPort.parse(address))?.host ?? address
+            let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+            guard loopback else {
+                throw ValidationError("plain TCP with \(address) would be unauthenticated: give --psk FILE (see `capsule keygen`) or --cert/--key/--ca on both sides, or --insecure on a trusted network")
+            }
+        }
+        let context: TLSContext?
+        let bits: Double?, delay: Double
+        do {
+            context = try tls.context(role: role)
+            bits = try bandwidth.map { (s) throws(TransportSetupError) in try LinkRate.parseBandwidth(s) }
+            delay = try latency.map { (s) throws(TransportSetupError) in try LinkRate.parseLatency(s) } ?? 0
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        return { (tcp) throws(ChannelError) -> MigrationChannel in
+            let secured: MigrationChannel = try context.map { (ctx) throws(ChannelError) in try TLSChannel(over: tcp, context: ctx) } ?? tcp
+            guard bits != nil || delay > 0 else { return secured }
+            return LinkShaper(wrapping: secured, bitsPerSecond: bits, latency: delay)
+        }
+    }
+}
+
+func printReport(_ stats: TransferStatistics, json: Bool) {
+    print(json ? stats.json() : stats.table())
+}
+
+func stderrLine(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+/// `capsule serve --listen HOST:PORT`: receives pushed capsules into the
+/// store and serves fetches from it.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Receive migrated capsules (and serve fetches) on HOST:PORT.")
+
+    @Option(help: "Address to listen on: HOST:PORT, [IPv6]:PORT, or :PORT for every interface.")
+    var listen: String
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var transport: TransportOptions
+    @Option(help: "Exit after this many connections (default: serve until interrupted).")
+    var connections: Int?
+    @Flag(help: "Print each connection's report as JSON.")
+    var json = false
+
+    func run() throws {
+        let store = try openStore(storeOptions)
+        let wrap = try transport.channelMaker(role: .server, address: listen)
+        let listener: TCPListener
+        do { listener = try TCPListener(address: listen) } catch { throw ValidationError("\(error)") }
+        stderrLine("capsule serve: listening on \(listener.address), store \(store.root)")
+        let server = MigrationServer(storeRoot: store.root, listener: listener)
+        server.log = { stderrLine("capsule serve: \($0)") }
+        let timeout = transport.timeout
+        server.wrap = { (tcp) throws(ChannelError) -> MigrationChannel in
+            tcp.timeout = timeout
+            return try wrap(tcp)
+        }
+        let json = self.json
+        let printLock = NSLock()
+        server.completed = { stats, error in
+            guard error == nil, !stats.capsule.isEmpty else { return }
+            printLock.lock(); defer { printLock.unlock() }
+            printReport(stats, json: json)
+        }
+        do { try server.serve(count: connections) } catch { throw CommandFailure("capsule serve: \(error)") }
+    }
+}
+
+/// `capsule migrate NAME --to HOST:PORT`: sends a capsule; drops the local
+/// copy once the receiver committed it, unless --keep.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Send a capsule to a `capsule serve` peer.")
+
+    @Argument(help: "Capsule name.") var name: String
+    @Option(help: "The receiver: HOST:PORT.") var to: String
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var transport: TransportOptions
+    @Flag(help: "Keep the local capsule after the receiver has committed it.") var keep = false
+    @Flag(help: "Print the report as JSON.") var json = false
+    @Option(help: "Reconnect this many times after a dropped connection (the transfer resumes).") var retries = 5
+
+    func run() throws {
+        let store = try openStore(storeOptions)
+        _ = try HostPortArgument.check(to, option: "--to")
+        let wrap = try transport.channelMaker(role: .client, address: to)
+        let address = to, timeout = transport.timeout
+        let m = Migrator(store: store) { () throws(ChannelError) -> MigrationChannel in
+            try wrap(try TCPChannel.connect(to: address, timeout: min(timeout, 10), ioTimeout: timeout))
+        }
+        m.retries = retries
+        let bar = ProgressBar.ifTerminal(label: "migrate \(name)")
+        m.progress = bar
+        m.log = { bar?.finish(); stderrLine("capsule migrate: \($0)") }
+        do {
+            let stats = try m.migrate(name, keep: keep)
+            bar?.finish()
+            printReport(stats, json: json)
+        } catch {
+            bar?.finish()
+            throw CommandFailure("migration of '\(name)' to \(to) failed: \(error)")
+        }
+    }
+}
+
+/// `capsule fetch NAME --from HOST:PORT`: pulls a capsule from a serving peer.
+struct FetchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fetch", abstract: "Pull a capsule from a `capsule serve` peer.")
+
+    @Argument(help: "Capsule name.") var name: String
+    @Option(help: "The serving peer: HOST:PORT.") var from: String
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var transport: TransportOptions
+    @Flag(help: "Print the report as JSON.") var json = false
+    @Option(help: "Reconnect this many times after a dropped connection (the transfer resumes).") var retries = 5
+
+    func run() throws {
+        let store = try openStore(storeOptions)
+        _ = try HostPortArgument.check(from, option: "--from")
+        let wrap = try transport.channelMaker(role: .client, address: from)
+        let address = from, timeout = transport.timeout
+        let m = Migrator(store: store) { () throws(ChannelError) -> MigrationChannel in
+            try wrap(try TCPChannel.connect(to: address, timeout: min(timeout, 10), ioTimeout: timeout))
+        }
+        m.retries = retries
+        let bar = ProgressBar.ifTerminal(label: "fetch \(name)")
+        m.progress = bar
+        m.log = { bar?.finish(); stderrLine("capsule fetch: \($0)") }
+        do {
+            let stats = try m.fetch(name)
+            bar?.finish()
+            printReport(stats, json: json)
+        } catch {
+            bar?.finish()
+            throw CommandFailure("fetch of '\(name)' from \(from) failed: \(error)")
+        }
+    }
+}
+
+enum HostPortArgument {
+    static func check(_ text: String, option: String) throws -> HostPort {
+        do {
+            let hp = try HostPort.parse(text)
+            guard hp.port != 0 else { throw ValidationError("\(option): port 0 is not a peer's port") }
+            return hp
+        } catch let e as ChannelError { throw ValidationError("\(option): \(e)") }
+    }
+}
+
+/// A failure while the command runs (not a usage mistake): printed as
+/// "Error: …" without the usage text ArgumentParser adds to ValidationError.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
