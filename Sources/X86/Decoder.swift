@@ -46,7 +46,19 @@ extension CPU {
     func decodeMiss() throws(CPUFault) -> UnsafeMutablePointer<CachedInstruction> {
         if decodeCache.isFull { decodeCache.reset() }
         var d = eip &- fetchBase
-        if d >= fetchLen, try refillFetchWindow() { d = eip &- fetchBase }
+        if d >= fetchLen, try refillFetchWindow() {
+            // A new code page: the instruction may well be cached already.
+            d = eip &- fetchBase
+            let n = codeIndex.unsafelyUnwrapped[Int(d)]
+            if n != 0 {
+                let e = decodeCache.pool + Int(n)
+                let len = UInt32(e.pointee.decoded.length)
+                if d &+ len <= fetchLen {
+                    eip = instrStart &+ len
+                    return e
+                }
+            }
+        }
         if d < fetchLen {
             let avail = min(15, Int(fetchLen &- d))
             let e = decodeCache.next
