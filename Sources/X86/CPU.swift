@@ -172,6 +172,9 @@ public final class CPU {
     /// starting at window offset d is `codeIndex[d]` (0 = not decoded).
     var codeIndex: UnsafeMutablePointer<UInt32>?
     let decodeCache: DecodeCache
+    /// The table-driven decoder (Decode/InstructionDecoder.swift), shared
+    /// with the disassembler.
+    let decoder = InstructionDecoder()
 
     public init(memory: PhysicalMemory, io: IOPortHandler = EmptyIOBus()) {
         self.memory = memory

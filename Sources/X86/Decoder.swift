@@ -60,35 +60,39 @@ extension CPU {
             }
         }
         if d < fetchLen {
-            let avail = min(15, Int(fetchLen &- d))
             let e = decodeCache.next
-            if InstructionDecoder.decode(UnsafePointer(fetchHost + Int(d)), count: avail, code32: codeBig,
-                                         into: &e.pointee.decoded) == .complete {
-                if e.pointee.decoded.lockPrefix && !e.pointee.decoded.lockIsLegal { throw CPUFault.ud }
+            let r = decoder.decode(UnsafePointer(fetchHost + Int(d)), count: Int(fetchLen &- d), code32: codeBig,
+                                   into: &e.pointee.decoded)
+            if case .needBytes = r {} else {
+                try checkDecodeResult(r, e)
                 e.pointee.prepare()
                 decodeCache.commit(codeIndex.unsafelyUnwrapped, offset: Int(d))
                 eip = instrStart &+ UInt32(e.pointee.decoded.length)
                 return e
             }
         }
-        // Byte by byte through the fetcher, into the scratch entry.
+        // Crossing a page or the CS limit: byte by byte through the
+        // fetcher, into the scratch entry, decoded again on every run.
         let e = decodeCache.scratch
-        var bytes: (UInt64, UInt64) = (0, 0)
-        var n = 0
-        while true {
-            if n == 15 { throw CPUFault.gp(0) } // longer than 15 bytes (SDM 2.3.11)
-            let b = try fetch8()
-            withUnsafeMutableBytes(of: &bytes) { $0[n] = b }
-            n += 1
-            let status = withUnsafeBytes(of: &bytes) { raw in
-                InstructionDecoder.decode(raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self),
-                                          count: n, code32: codeBig, into: &e.pointee.decoded)
-            }
-            if status == .complete { break }
-        }
-        if e.pointee.decoded.lockPrefix && !e.pointee.decoded.lockIsLegal { throw CPUFault.ud }
+        let r = try decodeAtEIP(decoder, into: &e.pointee.decoded)
+        try checkDecodeResult(r, e)
         e.pointee.prepare()
+        eip = instrStart &+ UInt32(e.pointee.decoded.length)
+        if !codeBig { eip &= 0xFFFF }
         return e
+    }
+
+    /// What the decoder's verdict means here. `.invalidOpcode` goes to the
+    /// executor, which raises #UD itself — after the checks the SDM puts
+    /// first (#NM for x87 escapes, mode checks) — except for a misplaced
+    /// LOCK, which is #UD before anything else.
+    @inline(__always) func checkDecodeResult(_ r: DecodeResult, _ e: UnsafeMutablePointer<CachedInstruction>) throws(CPUFault) {
+        switch r {
+        case .ok: return
+        case .invalidOpcode: if e.pointee.decoded.lockPrefix { throw CPUFault.ud }
+        case .tooLong: throw CPUFault.gp(0) // longer than 15 bytes (SDM 2.3.11)
+        case .needBytes: throw CPUFault.gp(0) // decodeAtEIP never returns it
+        }
     }
 
     // MARK: Decoded operands

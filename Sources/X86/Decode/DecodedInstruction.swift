@@ -37,6 +37,9 @@ public struct DecodedInstruction: Equatable, Sendable {
     /// Second immediate: ENTER's nesting level, a far pointer's selector.
     public var imm2: UInt32 = 0
     public var imm2Size: UInt8 = 0
+    /// Index of the instruction form in `InstructionTable.shared.forms`
+    /// (0: an undefined opcode). Filled by `InstructionDecoder`.
+    public var form: UInt16 = 0
 
     public init() {}
 

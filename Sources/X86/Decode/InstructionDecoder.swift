@@ -1,106 +1,71 @@
-/// Splits the bytes of one instruction into a `DecodedInstruction`: prefixes,
-/// opcode, ModRM, SIB, displacement and immediates. It does not execute and
-/// does not touch memory: the caller hands it the bytes it has, and if they
-/// end before the instruction does, it answers `.needMoreBytes` so the
-/// caller can fetch exactly one more byte (and raise the fault of that byte,
-/// not of one beyond the instruction).
-public enum InstructionDecoder {
-    public enum Status: Equatable {
-        case complete
-        /// The bytes given end inside the instruction.
-        case needMoreBytes
+/// What `InstructionDecoder.decode` found.
+public enum DecodeResult: Equatable, Sendable {
+    /// A defined instruction; every field of the `DecodedInstruction` is set.
+    case ok
+    /// #UD: an undefined opcode or ModRM form, UD0/UD1/UD2, a memory-only
+    /// form with a register operand, or LOCK where it is not allowed. The
+    /// length and fields are still decoded as far as the form goes (the
+    /// disassembler shows them). For x87 escapes (`InstructionForm.Flags
+    /// .x87`) the CPU's #NM check (CR0.EM/TS) comes first.
+    case invalidOpcode
+    /// #GP(0): the instruction would be longer than 15 bytes (SDM vol. 2,
+    /// 2.3.11).
+    case tooLong
+    /// The bytes given end inside the instruction, which is at least this
+    /// many bytes long (at most 15): call again with at least that many.
+    case needBytes(Int)
+}
+
+/// Decodes one x86 instruction (16- or 32-bit code, i686 without MMX/SSE)
+/// from bytes in memory, using the `InstructionTable` built from the
+/// description maps. It does not allocate, retain or throw.
+///
+/// Page crossings: the decoder is stateless, so a caller that has only
+/// the rest of a page decodes from it; on `.needBytes(n)` it copies what it
+/// has plus the following bytes (fetched through its own slow path, which
+/// may fault on the next page) into a 15-byte buffer until it has n bytes,
+/// and calls again from the start. Because n only covers bytes that are
+/// certainly part of the instruction, a page fault raised while fetching
+/// them is the one the hardware raises.
+public struct InstructionDecoder: @unchecked Sendable {
+    let opInfo: UnsafeMutablePointer<UInt32>
+    let subForms: UnsafeMutablePointer<UInt16>
+    let formBits: UnsafeMutablePointer<UInt16>
+
+    public init(table: InstructionTable = .shared) {
+        opInfo = table.opInfo
+        subForms = table.subForms
+        formBits = table.formBits
     }
 
-    // Operand layout of an opcode, from the SDM's opcode maps (vol. 2,
-    // appendix A). One byte per opcode: whether a ModRM follows and which
-    // immediates come after it.
-    static let modrm: UInt8 = 0x01
-    /// ModRM whose mod field is ignored (MOV CRn/DRn): never a memory operand.
-    static let modrmRegOnly: UInt8 = 0x02
-    static let prefix: UInt8 = 0x04
-    static let immShift: UInt8 = 4
-    enum Imm: UInt8 {
-        case none = 0, byte, word, operandSize, addressSize, farPointer, enter, group3
+    @inline(__always) private static func need(_ n: Int) -> DecodeResult {
+        n > 15 ? .tooLong : .needBytes(n)
     }
 
-    /// Layout of the one-byte map, indexed by opcode.
-    static let oneByte: [UInt8] = buildOneByteMap()
-    /// Layout of the 0F map, indexed by the second opcode byte. Opcodes the
-    /// CPU does not implement have no ModRM: they are #UD after the opcode.
-    static let twoByte: [UInt8] = buildTwoByteMap()
-
-    static func layout(_ hasModRM: Bool, _ imm: Imm) -> UInt8 {
-        (hasModRM ? modrm : 0) | imm.rawValue << immShift
+    @inline(__always) private static func load16(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt16 {
+        UInt16(p[i]) | UInt16(p[i + 1]) << 8
     }
 
-    static func buildOneByteMap() -> [UInt8] {
-        var m = [UInt8](repeating: 0, count: 256)
-        // ALU rows 00-3F: r/m,reg ×4 then AL,imm8 and eAX,imm.
-        for row in stride(from: 0, to: 0x40, by: 8) {
-            for col in 0..<4 { m[row + col] = layout(true, .none) }
-            m[row + 4] = layout(false, .byte)
-            m[row + 5] = layout(false, .operandSize)
-        }
-        for p in [0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3] { m[p] = prefix }
-        m[0x62] = layout(true, .none); m[0x63] = layout(true, .none)
-        m[0x68] = layout(false, .operandSize); m[0x69] = layout(true, .operandSize)
-        m[0x6A] = layout(false, .byte); m[0x6B] = layout(true, .byte)
-        for op in 0x70...0x7F { m[op] = layout(false, .byte) }
-        m[0x80] = layout(true, .byte); m[0x81] = layout(true, .operandSize)
-        m[0x82] = layout(true, .byte); m[0x83] = layout(true, .byte)
-        for op in 0x84...0x8F { m[op] = layout(true, .none) }
-        m[0x9A] = layout(false, .farPointer)
-        for op in 0xA0...0xA3 { m[op] = layout(false, .addressSize) }
-        m[0xA8] = layout(false, .byte); m[0xA9] = layout(false, .operandSize)
-        for op in 0xB0...0xB7 { m[op] = layout(false, .byte) }
-        for op in 0xB8...0xBF { m[op] = layout(false, .operandSize) }
-        m[0xC0] = layout(true, .byte); m[0xC1] = layout(true, .byte)
-        m[0xC2] = layout(false, .word)
-        m[0xC4] = layout(true, .none); m[0xC5] = layout(true, .none)
-        m[0xC6] = layout(true, .byte); m[0xC7] = layout(true, .operandSize)
-        m[0xC8] = layout(false, .enter); m[0xCA] = layout(false, .word)
-        m[0xCD] = layout(false, .byte)
-        for op in 0xD0...0xD3 { m[op] = layout(true, .none) }
-        m[0xD4] = layout(false, .byte); m[0xD5] = layout(false, .byte)
-        for op in 0xD8...0xDF { m[op] = layout(true, .none) }
-        for op in 0xE0...0xE7 { m[op] = layout(false, .byte) }
-        m[0xE8] = layout(false, .operandSize); m[0xE9] = layout(false, .operandSize)
-        m[0xEA] = layout(false, .farPointer); m[0xEB] = layout(false, .byte)
-        m[0xF6] = layout(true, .group3); m[0xF7] = layout(true, .group3)
-        m[0xFE] = layout(true, .none); m[0xFF] = layout(true, .none)
-        return m
+    @inline(__always) private static func load32(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt32 {
+        UInt32(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self))
     }
 
-    static func buildTwoByteMap() -> [UInt8] {
-        var m = [UInt8](repeating: 0, count: 256)
-        for op in [0x00, 0x01, 0x02, 0x03, 0xA3, 0xA5, 0xAB, 0xAD, 0xAF, 0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5,
-                   0xB6, 0xB7, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF, 0xC0, 0xC1, 0xC7] {
-            m[op] = layout(true, .none)
-        }
-        for op in 0x18...0x1F { m[op] = layout(true, .none) }
-        for op in 0x20...0x23 { m[op] = layout(true, .none) | modrmRegOnly }
-        for op in 0x40...0x4F { m[op] = layout(true, .none) }
-        for op in 0x80...0x8F { m[op] = layout(false, .operandSize) }
-        for op in 0x90...0x9F { m[op] = layout(true, .none) }
-        m[0xA4] = layout(true, .byte); m[0xAC] = layout(true, .byte); m[0xBA] = layout(true, .byte)
-        return m
-    }
-
-    /// Decodes the instruction at `bytes[0..<count]` for a code segment of
-    /// 32-bit (`code32`) or 16-bit default size.
-    public static func decode(_ bytes: UnsafePointer<UInt8>, count: Int, code32: Bool,
-                              into d: inout DecodedInstruction) -> Status {
+    /// Decodes the instruction at `bytes[0]`, of which `count` bytes are
+    /// readable, for a code segment of size `code32` (CS.D), into `d`.
+    @inline(__always)
+    public func decode(_ bytes: UnsafePointer<UInt8>, count: Int, code32: Bool,
+                       into d: inout DecodedInstruction) -> DecodeResult {
+        let p = bytes
         d = DecodedInstruction()
         d.opsize32 = code32
         d.addrsize32 = code32
-        var i = 0
-        var op: UInt8
+        var pos = 0
+        // Prefixes: any number, in any order, within the 15-byte limit.
         while true {
-            guard i < count else { return .needMoreBytes }
-            op = bytes[i]
-            i += 1
-            if oneByte[Int(op)] & prefix == 0 { break }
-            switch op {
+            if pos >= count { return InstructionDecoder.need(pos + 1) }
+            let b = p[pos]
+            if opInfo[Int(b)] & InstructionTable.opPrefix == 0 { break }
+            switch b {
             case 0x66: d.opsize32 = !code32; d.hasOpsizePrefix = true
             case 0x67: d.addrsize32 = !code32; d.hasAddrsizePrefix = true
             case 0x26: d.segOverride = 0
@@ -110,108 +75,112 @@ public enum InstructionDecoder {
             case 0x64: d.segOverride = 4
             case 0x65: d.segOverride = 5
             case 0xF0: d.lockPrefix = true
-            default: d.repPrefix = op
+            default: d.repPrefix = b
             }
+            pos += 1
+            if pos >= 15 { return .tooLong }
         }
-        d.prefixCount = UInt8(i - 1)
-        var shape: UInt8
-        if op == 0x0F {
-            guard i < count else { return .needMoreBytes }
-            let op2 = bytes[i]
-            i += 1
-            d.opcode = 0x100 | UInt16(op2)
-            shape = twoByte[Int(op2)]
-        } else {
-            d.opcode = UInt16(op)
-            shape = oneByte[Int(op)]
+        d.prefixCount = UInt8(pos)
+        var opcode = Int(p[pos])
+        pos += 1
+        if opcode == 0x0F {
+            if pos >= count { return InstructionDecoder.need(pos + 1) }
+            opcode = 0x100 | Int(p[pos])
+            pos += 1
         }
-        if shape & modrm != 0 {
-            guard i < count else { return .needMoreBytes }
-            let m = bytes[i]
-            i += 1
+        d.opcode = UInt16(opcode)
+        let info = opInfo[opcode]
+        var modrm: UInt8 = 0
+        if info & InstructionTable.opHasModRM != 0 {
+            if pos >= count { return InstructionDecoder.need(pos + 1) }
+            modrm = p[pos]
+            pos += 1
             d.hasModRM = true
-            d.modrm = m
-            if shape & modrmRegOnly == 0 && m < 0xC0 {
-                let mod = m >> 6, rm = m & 7
-                var dispSize: UInt8 = 0
+        }
+        var formIndex = InstructionTable.select(info, modrm, subForms)
+        let fb = formBits[Int(formIndex)]
+        var valid = fb & InstructionTable.fbValid != 0
+
+        if d.hasModRM {
+            if fb & InstructionTable.fbModIgnored != 0 {
+                // MOV CRn/DRn: r/m is a register whatever mod says, and no
+                // SIB or displacement follows.
+                modrm |= 0xC0
+            } else if modrm < 0xC0 {
+                let mod = modrm >> 6
+                let rm = modrm & 7
+                var dispSize = 0
                 if d.addrsize32 {
-                    var base = rm
                     if rm == 4 {
-                        guard i < count else { return .needMoreBytes }
+                        if pos >= count { return InstructionDecoder.need(pos + 1) }
+                        d.sib = p[pos]
                         d.hasSIB = true
-                        d.sib = bytes[i]
-                        i += 1
-                        base = d.sib & 7
+                        pos += 1
+                        if mod == 0 && d.sib & 7 == 5 { dispSize = 4 }
+                    } else if mod == 0 && rm == 5 {
+                        dispSize = 4
                     }
-                    if mod == 1 { dispSize = 1 } else if mod == 2 || (mod == 0 && base == 5) { dispSize = 4 }
+                    if mod == 1 { dispSize = 1 } else if mod == 2 { dispSize = 4 }
                 } else {
-                    if mod == 1 { dispSize = 1 } else if mod == 2 || (mod == 0 && rm == 6) { dispSize = 2 }
+                    if mod == 0 && rm == 6 { dispSize = 2 }
+                    if mod == 1 { dispSize = 1 } else if mod == 2 { dispSize = 2 }
                 }
                 if dispSize != 0 {
-                    guard i + Int(dispSize) <= count else { return .needMoreBytes }
-                    let raw = readLE(bytes + i, Int(dispSize))
-                    d.disp = dispSize == 1 ? UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: raw)))
-                        : dispSize == 2 ? UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: raw))) : raw
-                    d.dispSize = dispSize
-                    i += Int(dispSize)
+                    if pos + dispSize > count { return InstructionDecoder.need(pos + dispSize) }
+                    switch dispSize {
+                    case 1: d.disp = UInt32(bitPattern: Int32(Int8(bitPattern: p[pos])))
+                    case 2: d.disp = UInt32(bitPattern: Int32(Int16(bitPattern: InstructionDecoder.load16(p, pos))))
+                    default: d.disp = InstructionDecoder.load32(p, pos)
+                    }
+                    d.dispSize = UInt8(dispSize)
+                    pos += dispSize
                 }
+                if fb & InstructionTable.fbRegisterOnly != 0 { valid = false }
+            } else if fb & InstructionTable.fbMemoryOnly != 0 {
+                valid = false
+                formIndex = 0
             }
+            d.modrm = modrm
         }
-        let osize: UInt8 = d.opsize32 ? 4 : 2
-        var immSize: UInt8 = 0, imm2Size: UInt8 = 0
-        switch Imm(rawValue: shape >> immShift) ?? .none {
+        d.form = formIndex
+
+        // Immediates.
+        let v = d.opsize32 ? 4 : 2
+        var immSize = 0, imm2Size = 0
+        switch ImmediateKind(rawValue: UInt8(fb & 7)).unsafelyUnwrapped {
         case .none: break
         case .byte: immSize = 1
         case .word: immSize = 2
-        case .operandSize: immSize = osize
-        case .addressSize: immSize = d.addrsize32 ? 4 : 2
-        case .farPointer: immSize = osize; imm2Size = 2
+        case .operandSize: immSize = v
+        case .farPointer: immSize = v; imm2Size = 2
+        case .memoryOffset: immSize = d.addrsize32 ? 4 : 2
         case .enter: immSize = 2; imm2Size = 1
-        case .group3: if d.reg < 2 { immSize = op == 0xF6 ? 1 : osize }
         }
         if immSize != 0 {
-            guard i + Int(immSize) + Int(imm2Size) <= count else { return .needMoreBytes }
-            d.imm = readLE(bytes + i, Int(immSize))
-            d.immSize = immSize
-            i += Int(immSize)
+            let total = immSize + imm2Size
+            if pos + total > count { return InstructionDecoder.need(pos + total) }
+            d.imm = immSize == 1 ? UInt32(p[pos]) : (immSize == 2 ? UInt32(InstructionDecoder.load16(p, pos)) : InstructionDecoder.load32(p, pos))
+            d.immSize = UInt8(immSize)
+            pos += immSize
             if imm2Size != 0 {
-                d.imm2 = readLE(bytes + i, Int(imm2Size))
-                d.imm2Size = imm2Size
-                i += Int(imm2Size)
+                d.imm2 = imm2Size == 1 ? UInt32(p[pos]) : UInt32(InstructionDecoder.load16(p, pos))
+                d.imm2Size = UInt8(imm2Size)
+                pos += imm2Size
             }
         }
-        d.length = UInt8(i)
-        return .complete
+        if pos > 15 { return .tooLong }
+        d.length = UInt8(pos)
+        if d.lockPrefix && (fb & InstructionTable.fbLockable == 0 || !d.hasModRM || modrm >= 0xC0) { valid = false }
+        return valid ? .ok : .invalidOpcode
     }
 
-    @inline(__always) static func readLE(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32 {
-        var v: UInt32 = 0
-        for k in 0..<n { v |= UInt32(p[k]) << (8 * UInt32(k)) }
-        return v
-    }
-}
-
-extension DecodedInstruction {
-    /// LOCK is legal only on the read-modify-write forms with a memory
-    /// destination (SDM vol. 2, LOCK); anything else is #UD.
-    var lockIsLegal: Bool {
-        guard hasMemoryOperand else { return false }
-        let op = UInt8(truncatingIfNeeded: opcode)
-        if !isTwoByte {
-            switch op {
-            case 0x00...0x3F: return op & 7 < 2 && op & 0x38 != 0x38
-            case 0x80...0x83: return reg != 7
-            case 0x86, 0x87: return true
-            case 0xF6, 0xF7: return reg == 2 || reg == 3
-            case 0xFE, 0xFF: return reg < 2
-            default: return false
-            }
+    /// Convenience for tools and tests: decodes from an array.
+    public func decode(_ bytes: [UInt8], code32: Bool) -> (DecodeResult, DecodedInstruction) {
+        var d = DecodedInstruction()
+        let r = bytes.withUnsafeBufferPointer { buf -> DecodeResult in
+            guard let base = buf.baseAddress else { return .needBytes(1) }
+            return decode(base, count: buf.count, code32: code32, into: &d)
         }
-        switch op {
-        case 0xAB, 0xB3, 0xBB, 0xB0, 0xB1, 0xC0, 0xC1: return true
-        case 0xBA: return reg >= 5
-        case 0xC7: return reg == 1
-        default: return false
-        }
+        return (r, d)
     }
 }
