@@ -70,12 +70,6 @@ public final class CPU {
     // MARK: Decoder state of the current instruction
 
     var instrStart: UInt32 = 0
-    var opsize32 = false
-    var addrsize32 = false
-    /// Segment override (0...5) or -1.
-    var segOverride = -1
-    /// 0, 0xF2 (REPNE) or 0xF3 (REP/REPE).
-    var repPrefix: UInt8 = 0
     var eaSeg = 3
     var eaOff: UInt32 = 0
     /// The decoded form of the instruction being executed (Decode/).

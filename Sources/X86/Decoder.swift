@@ -10,6 +10,7 @@ extension CPU {
     @inline(__always) func executeOne() throws(CPUFault) {
         instrStart = eip
         let d = eip &- fetchBase
+        var entry: UnsafeMutablePointer<CachedInstruction>?
         if d < fetchLen {
             let n = codeIndex.unsafelyUnwrapped[Int(d)]
             if n != 0 {
@@ -17,21 +18,14 @@ extension CPU {
                 let len = UInt32(e.pointee.decoded.length)
                 if d &+ len <= fetchLen {
                     eip = instrStart &+ len
-                    try execute(e)
-                    return
+                    entry = e
                 }
             }
         }
-        try execute(try decodeMiss())
-    }
-
-    /// Runs a decoded instruction; EIP already points past it.
-    @inline(__always) func execute(_ e: UnsafeMutablePointer<CachedInstruction>) throws(CPUFault) {
+        // One call site for the executor, so it is inlined once into the
+        // run loop rather than called.
+        let e = entry == nil ? try decodeMiss() : entry.unsafelyUnwrapped
         cur = e
-        opsize32 = e.pointee.decoded.opsize32
-        addrsize32 = e.pointee.decoded.addrsize32
-        segOverride = Int(e.pointee.decoded.segOverride)
-        repPrefix = e.pointee.decoded.repPrefix
         let op = e.pointee.decoded.opcode
         if op < 0x100 { try dispatch(UInt8(truncatingIfNeeded: op)) } else { try dispatch0F(UInt8(truncatingIfNeeded: op)) }
     }
@@ -96,6 +90,17 @@ extension CPU {
     }
 
     // MARK: Decoded operands
+    //
+    // Read through `cur` rather than copied into the CPU per instruction:
+    // most instructions use one or two of them, and copies cost stores.
+
+    /// Effective operand and address size, prefixes applied.
+    @inline(__always) var opsize32: Bool { cur.pointee.decoded.opsize32 }
+    @inline(__always) var addrsize32: Bool { cur.pointee.decoded.addrsize32 }
+    /// Segment override (0...5) or -1.
+    @inline(__always) var segOverride: Int { Int(cur.pointee.decoded.segOverride) }
+    /// 0, 0xF2 (REPNE) or 0xF3 (REP/REPE).
+    @inline(__always) var repPrefix: UInt8 { cur.pointee.decoded.repPrefix }
 
     @inline(__always) var instModRM: UInt8 { cur.pointee.decoded.modrm }
     /// The first immediate (branch displacement, moffs, far offset…).
