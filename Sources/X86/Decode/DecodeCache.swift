@@ -11,7 +11,7 @@
 ///   cross a page or the CS limit, or come from MMIO).
 ///
 /// Memory is bounded: at most `maxSlots` pages and `poolCapacity` entries
-/// (about 28 MiB in all). When either runs out everything is dropped at
+/// (at most about 32 MiB in all). When either runs out everything is dropped at
 /// once and decoding starts over, which is simpler than evicting single
 /// pages and rare enough not to matter.
 ///
