@@ -177,4 +177,36 @@ final class DecodeCacheTests: XCTestCase {
         XCTAssertFalse(mem.decodeCache.hasCode(page: 1))
         XCTAssertEqual(mem.read(page1, width: 4), 0x9090_9090)
     }
+
+    func testCachedInstructionBeyondAShrunkCSLimitFaults() {
+        let (cpu, mem) = flatCPU()
+        // nop ; mov eax, 0x1234 ; nop
+        mem.write([0x90] + movEAX(0x1234) + [0x90], at: page1)
+        run(cpu, from: page1, to: page1 + 6)
+        // The cached 5-byte instruction now ends past the CS limit; it is
+        // reached from the nop, inside the (now shorter) fetch window.
+        cpu.segs[CPU.segCS].limit = page1 + 3
+        cpu.updateModeCaches()
+        cpu.eip = page1
+        XCTAssertEqual(cpu.run(maxInstructions: 2), .exception(vector: 13, errorCode: 0))
+        XCTAssertEqual(cpu.eip, page1 + 1)
+    }
+
+    func testRunningOutOfPagesStartsTheCacheOverAndStaysCorrect() {
+        let mem = PhysicalMemory(ramSize: 8 << 20)
+        let cpu = CPU(memory: mem)
+        cpu.stopOnException = true
+        cpu.enterFlat32(cpl: 0)
+        let pages = DecodeCache.maxSlots + 100
+        // Page p (from 16) starts with mov eax, p.
+        for p in 16..<(16 + pages) { mem.write(movEAX(UInt32(p)), at: UInt32(p) << 12) }
+        for round in 0..<2 {
+            for p in 16..<(16 + pages) {
+                let at = UInt32(p) << 12
+                run(cpu, from: at, to: at + 5)
+                XCTAssertEqual(cpu.gpr(0), UInt32(p), "round \(round) page \(p)")
+            }
+        }
+        XCTAssertGreaterThan(mem.decodeCache.resetCount, 0)
+    }
 }
