@@ -290,6 +290,42 @@ final class InstructionDecoderTests: XCTestCase {
         XCTAssertEqual(decoder.decode([0x26, 0x26, 0x26, 0x26, 0x26] + body, code32: true).0, .tooLong)
     }
 
+    /// Random bytes, random lengths: the decoder never reads past `count`,
+    /// never reports a length over 15 or beyond the bytes, and a truncated
+    /// instruction asks for exactly what the full one turns out to be.
+    func testRandomBytesGiveConsistentResults() {
+        var state: UInt64 = 0x1234_5678_9ABC_DEF0
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 11
+        }
+        for i in 0..<100_000 {
+            var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: next()) }
+            if i % 3 == 0 { bytes[0] = [0x66, 0x67, 0xF0, 0x26, 0x0F][Int(next() % 5)] }
+            let bits32 = i & 1 == 0
+            let (full, fd) = decoder.decode(bytes, code32: bits32)
+            if full == .ok || full == .invalidOpcode {
+                XCTAssertTrue((1...15).contains(Int(fd.length)))
+            } else {
+                XCTAssertEqual(full, .tooLong, "16 bytes always decide: \(bytes)")
+            }
+            let cut = Int(next() % 16)
+            let (r, d) = decoder.decode(Array(bytes[0..<cut]), code32: bits32)
+            switch r {
+            case .needBytes(let n):
+                XCTAssertGreaterThan(n, cut)
+                XCTAssertLessThanOrEqual(n, 15)
+                if full != .tooLong { XCTAssertLessThanOrEqual(n, Int(fd.length)) }
+            case .ok, .invalidOpcode:
+                XCTAssertEqual(r, full)
+                XCTAssertEqual(d.length, fd.length)
+                XCTAssertLessThanOrEqual(Int(d.length), cut)
+            case .tooLong:
+                XCTAssertEqual(full, .tooLong)
+            }
+        }
+    }
+
     func testTruncatedInputAsksForTheBytesItNeeds() {
         let full: [UInt8] = [0x66, 0xC7, 0x84, 0x24, 1, 0, 0, 0, 0x34, 0x12]
         // Every truncation asks for more, never more than the instruction has,

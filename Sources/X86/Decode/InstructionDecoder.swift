@@ -147,14 +147,14 @@ public struct InstructionDecoder: @unchecked Sendable {
         // Immediates.
         let v = d.opsize32 ? 4 : 2
         var immSize = 0, imm2Size = 0
-        switch ImmediateKind(rawValue: UInt8(fb & 7)).unsafelyUnwrapped {
-        case .none: break
-        case .byte: immSize = 1
-        case .word: immSize = 2
-        case .operandSize: immSize = v
-        case .farPointer: immSize = v; imm2Size = 2
-        case .memoryOffset: immSize = d.addrsize32 ? 4 : 2
-        case .enter: immSize = 2; imm2Size = 1
+        switch UInt8(fb & 7) { // ImmediateKind raw values
+        case ImmediateKind.none.rawValue: break
+        case ImmediateKind.byte.rawValue: immSize = 1
+        case ImmediateKind.word.rawValue: immSize = 2
+        case ImmediateKind.operandSize.rawValue: immSize = v
+        case ImmediateKind.farPointer.rawValue: immSize = v; imm2Size = 2
+        case ImmediateKind.memoryOffset.rawValue: immSize = d.addrsize32 ? 4 : 2
+        default: immSize = 2; imm2Size = 1 // .enter
         }
         if immSize != 0 {
             let total = immSize + imm2Size

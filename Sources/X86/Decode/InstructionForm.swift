@@ -43,6 +43,9 @@ public struct InstructionForm: Sendable {
         /// mnemonic when 66 makes the operand size differ from the code
         /// size (PUSHA, PUSHF, IRET, RETF, LEAVE, PUSH imm...).
         public static let sizeSuffix = Flags(rawValue: 1 << 9)
+        /// A `w`/`d` size suffix whatever the size (SGDT, SIDT, LGDT, LIDT:
+        /// the operand size decides how much of the base is stored).
+        public static let sizeSuffixAlways = Flags(rawValue: 1 << 10)
     }
 
     public var isValid: Bool { flags.contains(.valid) && !flags.contains(.undefined) }

@@ -160,6 +160,7 @@ struct TableBuilder {
             case "nomod": flags.insert(.modIgnored)
             case "A": flags.insert(.byAddressSize)
             case "S": flags.insert(.sizeSuffix)
+            case "SA": flags.insert(.sizeSuffixAlways)
             case "prefix": flags.insert(.prefix)
             default:
                 guard f.hasPrefix("att=") else { fail(line, "unknown flag '\(f)'") }
@@ -206,7 +207,6 @@ struct TableBuilder {
 
     mutating func place(_ op: Int, _ index: UInt16, groupReg: Int?, x87ModRM: Int?, x87Eight: Bool,
                         restrict: Character?, hasModRM: Bool, prefix: Bool, line: String) {
-        let kind = (opInfo[op] >> InstructionTable.kindShift) & 3
         let used = opInfo[op] != 0
         if let r = groupReg {
             if op & 0x1F8 == 0xD8 {
@@ -223,7 +223,6 @@ struct TableBuilder {
             for k in 0..<(x87Eight ? 8 : 1) { setSub(base + 8 + (m & 0x3F) + k, index, line) }
         } else {
             if used { fail(line, "opcode defined twice") }
-            _ = kind
             var info = UInt32(index) | InstructionTable.kindDirect << InstructionTable.kindShift
             if hasModRM { info |= InstructionTable.opHasModRM }
             if prefix { info |= InstructionTable.opPrefix }

@@ -43,12 +43,12 @@ enum GroupMaps {
     8C/3 mov EwRv,Sw
     8C/4 mov EwRv,Sw
     8C/5 mov EwRv,Sw
-    8E/0 mov Sw,Ew
-    8E/2 mov Sw,Ew
-    8E/3 mov Sw,Ew
-    8E/4 mov Sw,Ew
-    8E/5 mov Sw,Ew
-    8F/0 pop Ev
+    8E/0 mov Sw,EwRv
+    8E/2 mov Sw,EwRv
+    8E/3 mov Sw,EwRv
+    8E/4 mov Sw,EwRv
+    8E/5 mov Sw,EwRv
+    8F/0 pop Ev S
     C0/0 rol Eb,Ib
     C0/1 ror Eb,Ib
     C0/2 rcl Eb,Ib
@@ -130,10 +130,10 @@ enum GroupMaps {
     0F00/3 ltr Ew
     0F00/4 verr Ew
     0F00/5 verw Ew
-    0F01/0m sgdt M S
-    0F01/1m sidt M S
-    0F01/2m lgdt M S
-    0F01/3m lidt M S
+    0F01/0m sgdt M SA
+    0F01/1m sidt M SA
+    0F01/2m lgdt M SA
+    0F01/3m lidt M SA
     0F01/4 smsw EwRv
     0F01/6 lmsw Ew
     0F01/7m invlpg Mb

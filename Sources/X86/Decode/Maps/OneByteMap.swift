@@ -10,8 +10,10 @@
 /// form to memory or register operands. MNEMONIC is `name` or
 /// `name16|name32`. OPERANDS are `OperandSpec` names joined by commas, or
 /// `-`. FLAGS: `L` lockable, `UD` raises #UD by definition, `nomod` mod
-/// ignored, `A` mnemonics by address size, `S` objdump's size suffix with
-/// 66, `att=name` or `att=name16|name32` the AT&T mnemonic.
+/// ignored, `A` mnemonics by address size, `S` a size suffix when 66 makes
+/// the operand size differ from the code size (PUSHA → PUSHAD, PUSH ES →
+/// PUSHW ES, as GNU tools print them), `SA` a size suffix always (SGDT),
+/// `att=name` or `att=name16|name32` the AT&T mnemonic.
 /// An opcode with no line is undefined and raises #UD.
 enum OneByteMap {
     static let text = """
@@ -82,8 +84,8 @@ enum OneByteMap {
     48+ dec Zv
     50+ push Zv
     58+ pop Zv
-    60 pusha|pushad - S
-    61 popa|popad - S
+    60 pusha - S
+    61 popa - S
     62m bound Gv,Ma
     63 arpl Ew,Gw
     64 fs - prefix
@@ -114,8 +116,8 @@ enum OneByteMap {
     99 cwd|cdq - att=cwtd|cltd
     9A call Ap S att=lcall
     9B fwait -
-    9C pushf|pushfd - S
-    9D popf|popfd - S
+    9C pushf - S
+    9D popf - S
     9E sahf -
     9F lahf -
     A0 mov AL,Ob
@@ -147,7 +149,7 @@ enum OneByteMap {
     CC int3 -
     CD int Ib
     CE into -
-    CF iret|iretd - S
+    CF iret - S
     D4 aam Ib
     D5 aad Ib
     D6 salc -

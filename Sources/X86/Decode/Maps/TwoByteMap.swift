@@ -2,8 +2,8 @@
 /// CPU implements it. Format as in `OneByteMap`.
 enum TwoByteMap {
     static let text = """
-    0F02 lar Gv,Ew
-    0F03 lsl Gv,Ew
+    0F02 lar Gv,EwRv
+    0F03 lsl Gv,EwRv
     0F06 clts -
     0F08 invd -
     0F09 wbinvd -
@@ -20,7 +20,7 @@ enum TwoByteMap {
     0F34 sysenter -
     0F35 sysexit -
     0F40+cc cmov{cc} Gv,Ev
-    0F80+cc j{cc} Jz S
+    0F80+cc j{cc} Jz
     0F90+cc set{cc} Eb
     0FA0 push FS S
     0FA1 pop FS S

@@ -26,9 +26,9 @@ enum X87Map {
     D9/0m fld Md att=flds
     D9/2m fst Md att=fsts
     D9/3m fstp Md att=fstps
-    D9/4m fldenv M
+    D9/4m fldenv M S
     D9/5m fldcw Mw
-    D9/6m fnstenv M
+    D9/6m fnstenv M S
     D9/7m fnstcw Mw
     D9:C0+ fld STi
     D9:C8+ fxch STi
@@ -109,8 +109,8 @@ enum X87Map {
     DD/0m fld Mq att=fldl
     DD/2m fst Mq att=fstl
     DD/3m fstp Mq att=fstpl
-    DD/4m frstor M
-    DD/6m fnsave M
+    DD/4m frstor M S
+    DD/6m fnsave M S
     DD/7m fnstsw Mw
     DD:C0+ ffree STi
     DD:C8+ fxch4 STi
