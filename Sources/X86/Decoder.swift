@@ -1,4 +1,5 @@
-/// Prefixes, ModRM/SIB decoding and operand access shared by every
+/// From CS:EIP to a decoded instruction (the decode cache, or the decoder on
+/// a miss), the decoded operands, and operand access shared by every
 /// instruction group.
 extension CPU {
     /// Executes one instruction, decoded once and then taken from the decode

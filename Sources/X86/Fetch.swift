@@ -3,8 +3,11 @@
 /// `fetchHost[eip - fetchBase]` is the next byte while `eip - fetchBase <
 /// fetchLen`; the window covers the part of one page that is inside the CS
 /// limit, so the common fetch is one subtract, one compare and one load.
-/// Anything that changes what CS:EIP maps to (CS loads, paging changes,
-/// TLB flushes) sets `fetchLen = 0`.
+/// `codeIndex[eip - fetchBase]` is the decode cache's entry for the same
+/// offset (Decoder.swift looks it up before anything is fetched; bytes are
+/// fetched only to decode a miss). Anything that changes what CS:EIP maps
+/// to (CS loads, mode changes, paging changes, TLB flushes, dropped code)
+/// sets `fetchLen = 0`.
 extension CPU {
     @inline(__always) func fetch8() throws(CPUFault) -> UInt8 {
         let d = eip &- fetchBase
