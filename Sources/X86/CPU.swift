@@ -8,8 +8,11 @@
 public final class CPU {
     // MARK: Architectural registers
 
-    /// EAX ECX EDX EBX ESP EBP ESI EDI, in encoding order.
+    /// EAX ECX EDX EBX ESP EBP ESI EDI, in encoding order, then a ninth
+    /// register that is always zero (`zeroRegister`: decoded effective
+    /// addresses name it for an absent base or index).
     let regs: UnsafeMutablePointer<UInt32>
+    static let zeroRegister: UInt8 = 8
     let rawRegs: UnsafeMutableRawPointer
     public var eip: UInt32 = 0
 
@@ -67,15 +70,10 @@ public final class CPU {
     // MARK: Decoder state of the current instruction
 
     var instrStart: UInt32 = 0
-    var opsize32 = false
-    var addrsize32 = false
-    /// Segment override (0...5) or -1.
-    var segOverride = -1
-    /// 0, 0xF2 (REPNE) or 0xF3 (REP/REPE).
-    var repPrefix: UInt8 = 0
-    var lockPrefix = false
     var eaSeg = 3
     var eaOff: UInt32 = 0
+    /// The decoded form of the instruction being executed (Decode/).
+    var cur: UnsafeMutablePointer<CachedInstruction>
 
     // MARK: Execution control
 
@@ -163,6 +161,9 @@ public final class CPU {
     let tlbTag: UnsafeMutablePointer<UInt32>
     let tlbHost: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     let tlbGlobal: UnsafeMutablePointer<Bool>
+    /// Physical page of each entry: finds the write entries of a page that
+    /// starts holding code.
+    let tlbPhysPage: UnsafeMutablePointer<UInt32>
     /// 0 for supervisor accesses, `tlbUser` when CPL is 3.
     var tlbUserOffset = 0
 
@@ -171,12 +172,19 @@ public final class CPU {
     var fetchBase: UInt32 = 0
     var fetchLen: UInt32 = 0
     var fetchHost: UnsafeMutablePointer<UInt8>
+    /// Decode-cache index for the window: entry number of the instruction
+    /// starting at window offset d is `codeIndex[d]` (0 = not decoded).
+    var codeIndex: UnsafeMutablePointer<UInt32>?
+    let decodeCache: DecodeCache
+    /// The table-driven decoder (Decode/InstructionDecoder.swift), shared
+    /// with the disassembler.
+    let decoder = InstructionDecoder()
 
     public init(memory: PhysicalMemory, io: IOPortHandler = EmptyIOBus()) {
         self.memory = memory
         self.io = io
-        regs = .allocate(capacity: 8)
-        regs.initialize(repeating: 0, count: 8)
+        regs = .allocate(capacity: 9)
+        regs.initialize(repeating: 0, count: 9)
         rawRegs = UnsafeMutableRawPointer(regs)
         segs = .allocate(capacity: 8)
         segs.initialize(repeating: Segment(), count: 8)
@@ -186,9 +194,14 @@ public final class CPU {
         tlbHost.initialize(repeating: nil, count: CPU.tlbEntries * 4)
         tlbGlobal = .allocate(capacity: CPU.tlbEntries * 4)
         tlbGlobal.initialize(repeating: false, count: CPU.tlbEntries * 4)
+        tlbPhysPage = .allocate(capacity: CPU.tlbEntries * 4)
+        tlbPhysPage.initialize(repeating: 0, count: CPU.tlbEntries * 4)
         fetchHost = memory.ram
+        decodeCache = memory.decodeCache
+        cur = decodeCache.scratch
         fpu = FPUState()
         memory.writeMappingsInvalidated = { [unowned self] in self.flushWriteTLB() }
+        decodeCache.onDrop = { [unowned self] in self.fetchLen = 0 }
         reset()
     }
 
@@ -198,6 +211,7 @@ public final class CPU {
         tlbTag.deallocate()
         tlbHost.deallocate()
         tlbGlobal.deallocate()
+        tlbPhysPage.deallocate()
     }
 
     /// Power-on / RESET state (SDM vol. 3, 9.1.1): real mode at F000:FFF0

@@ -95,6 +95,9 @@ extension CPU {
         updateModeCaches()
         updateBreakpointState()
         flushTLB(includingGlobal: true)
+        // RAM may have been replaced behind the write tracking (a capsule
+        // load copies pages straight in): decode everything afresh.
+        decodeCache.reset()
     }
 }
 

@@ -1,133 +1,127 @@
-/// Prefixes, ModRM/SIB decoding and operand access shared by every
+/// From CS:EIP to a decoded instruction (the decode cache, or the decoder on
+/// a miss), the decoded operands, and operand access shared by every
 /// instruction group.
 extension CPU {
-    /// Decodes and executes one instruction. Registers are only committed
+    /// Executes one instruction, decoded once and then taken from the decode
+    /// cache: the common case is the window check the fetcher always made,
+    /// one index load, and a length check (a cached instruction may reach
+    /// past a CS limit that has since shrunk). Registers are only committed
     /// once the instruction can no longer fault, except where the SDM says
     /// partial state is architecturally visible (REP iterations).
     @inline(__always) func executeOne() throws(CPUFault) {
         instrStart = eip
-        opsize32 = codeBig
-        addrsize32 = codeBig
-        segOverride = -1
-        repPrefix = 0
-        lockPrefix = false
-        try dispatch(try fetch8())
-    }
-
-    /// Handles a prefix byte and continues with the next byte.
-    func prefix(_ op: UInt8) throws(CPUFault) {
-        switch op {
-        case 0x66: opsize32 = !codeBig
-        case 0x67: addrsize32 = !codeBig
-        case 0x26: segOverride = CPU.segES
-        case 0x2E: segOverride = CPU.segCS
-        case 0x36: segOverride = CPU.segSS
-        case 0x3E: segOverride = CPU.segDS
-        case 0x64: segOverride = CPU.segFS
-        case 0x65: segOverride = CPU.segGS
-        case 0xF0: lockPrefix = true
-        default: repPrefix = op
-        }
-        // An instruction longer than 15 bytes raises #GP (SDM 2.3.11).
-        if (eip &- instrStart) & (codeBig ? 0xFFFF_FFFF : 0xFFFF) >= 15 { throw CPUFault.gp(0) }
-        let next = try fetch8()
-        if lockPrefix { try validateLock(next) }
-        try dispatch(next)
-    }
-
-    /// LOCK is legal only on the read-modify-write forms with a memory
-    /// destination (SDM vol. 2, LOCK); anything else is #UD.
-    func validateLock(_ op: UInt8) throws(CPUFault) {
-        if isPrefixByte(op) { return }
-        let save = eip
-        defer { eip = save }
-        var modrmOp = op
-        var twoByte = false
-        if op == 0x0F { modrmOp = try fetch8(); twoByte = true }
-        let modrm = try fetch8()
-        let reg = (modrm >> 3) & 7
-        let mem = modrm < 0xC0
-        var ok = false
-        if !twoByte {
-            switch modrmOp {
-            case 0x00...0x3F: ok = modrmOp & 7 < 2 && modrmOp & 0x38 != 0x38
-            case 0x80...0x83: ok = reg != 7
-            case 0x86, 0x87: ok = true
-            case 0xF6, 0xF7: ok = reg == 2 || reg == 3
-            case 0xFE: ok = reg < 2
-            case 0xFF: ok = reg < 2
-            default: ok = false
-            }
-        } else {
-            switch modrmOp {
-            case 0xAB, 0xB3, 0xBB, 0xB0, 0xB1, 0xC0, 0xC1: ok = true
-            case 0xBA: ok = reg >= 5
-            case 0xC7: ok = reg == 1
-            default: ok = false
+        let d = eip &- fetchBase
+        var entry: UnsafeMutablePointer<CachedInstruction>?
+        if d < fetchLen {
+            let n = codeIndex.unsafelyUnwrapped[Int(d)]
+            if n != 0 {
+                let e = decodeCache.pool + Int(n)
+                let len = UInt32(e.pointee.decoded.length)
+                if d &+ len <= fetchLen {
+                    eip = instrStart &+ len
+                    entry = e
+                }
             }
         }
-        if !(ok && mem) { throw CPUFault.ud }
+        // One call site for the executor, so it is inlined once into the
+        // run loop rather than called.
+        let e = entry == nil ? try decodeMiss() : entry.unsafelyUnwrapped
+        cur = e
+        let op = e.pointee.decoded.opcode
+        if op < 0x100 { try dispatch(UInt8(truncatingIfNeeded: op)) } else { try dispatch0F(UInt8(truncatingIfNeeded: op)) }
     }
 
-    @inline(__always) func isPrefixByte(_ op: UInt8) -> Bool {
-        switch op {
-        case 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3: return true
-        default: return false
+    /// Decodes the instruction at CS:EIP (= `instrStart`) and leaves EIP
+    /// after it. An instruction wholly inside the fetch window goes into the
+    /// decode cache; one that crosses into the next page or past the CS
+    /// limit is fetched byte by byte, exactly as the fetcher always did, so
+    /// its faults (#PF with CR2 on the first byte of the missing page, #GP
+    /// for the CS limit or for a 16th byte) are unchanged — and it is decoded
+    /// again each time it runs.
+    func decodeMiss() throws(CPUFault) -> UnsafeMutablePointer<CachedInstruction> {
+        if decodeCache.isFull { decodeCache.reset() }
+        var d = eip &- fetchBase
+        if d >= fetchLen, try refillFetchWindow() {
+            // A new code page: the instruction may well be cached already.
+            d = eip &- fetchBase
+            let n = codeIndex.unsafelyUnwrapped[Int(d)]
+            if n != 0 {
+                let e = decodeCache.pool + Int(n)
+                let len = UInt32(e.pointee.decoded.length)
+                if d &+ len <= fetchLen {
+                    eip = instrStart &+ len
+                    return e
+                }
+            }
+        }
+        if d < fetchLen {
+            let e = decodeCache.next
+            let r = decoder.decode(UnsafePointer(fetchHost + Int(d)), count: Int(fetchLen &- d), code32: codeBig,
+                                   into: &e.pointee.decoded)
+            if case .needBytes = r {} else {
+                try checkDecodeResult(r, e)
+                e.pointee.prepare()
+                decodeCache.commit(codeIndex.unsafelyUnwrapped, offset: Int(d))
+                eip = instrStart &+ UInt32(e.pointee.decoded.length)
+                return e
+            }
+        }
+        // Crossing a page or the CS limit: byte by byte through the
+        // fetcher, into the scratch entry, decoded again on every run.
+        let e = decodeCache.scratch
+        let r = try decodeAtEIP(decoder, into: &e.pointee.decoded)
+        try checkDecodeResult(r, e)
+        e.pointee.prepare()
+        eip = instrStart &+ UInt32(e.pointee.decoded.length)
+        if !codeBig { eip &= 0xFFFF }
+        return e
+    }
+
+    /// What the decoder's verdict means here. `.invalidOpcode` goes to the
+    /// executor, which raises #UD itself — after the checks the SDM puts
+    /// first (#NM for x87 escapes, mode checks) — except for a misplaced
+    /// LOCK, which is #UD before anything else.
+    @inline(__always) func checkDecodeResult(_ r: DecodeResult, _ e: UnsafeMutablePointer<CachedInstruction>) throws(CPUFault) {
+        switch r {
+        case .ok: return
+        case .invalidOpcode: if e.pointee.decoded.lockPrefix { throw CPUFault.ud }
+        case .tooLong: throw CPUFault.gp(0) // longer than 15 bytes (SDM 2.3.11)
+        case .needBytes: throw CPUFault.gp(0) // decodeAtEIP never returns it
         }
     }
+
+    // MARK: Decoded operands
+    //
+    // Read through `cur` rather than copied into the CPU per instruction:
+    // most instructions use one or two of them, and copies cost stores.
+
+    /// Effective operand and address size, prefixes applied.
+    @inline(__always) var opsize32: Bool { cur.pointee.decoded.opsize32 }
+    @inline(__always) var addrsize32: Bool { cur.pointee.decoded.addrsize32 }
+    /// Segment override (0...5) or -1.
+    @inline(__always) var segOverride: Int { Int(cur.pointee.decoded.segOverride) }
+    /// 0, 0xF2 (REPNE) or 0xF3 (REP/REPE).
+    @inline(__always) var repPrefix: UInt8 { cur.pointee.decoded.repPrefix }
+
+    @inline(__always) var instModRM: UInt8 { cur.pointee.decoded.modrm }
+    /// The first immediate (branch displacement, moffs, far offset…).
+    @inline(__always) var instImm: UInt32 { cur.pointee.decoded.imm }
+    @inline(__always) var instImm8: UInt8 { UInt8(truncatingIfNeeded: cur.pointee.decoded.imm) }
+    @inline(__always) var instImm16: UInt16 { UInt16(truncatingIfNeeded: cur.pointee.decoded.imm) }
+    /// The second immediate: a far pointer's selector, ENTER's level.
+    @inline(__always) var instImm2: UInt32 { cur.pointee.decoded.imm2 }
 
     // MARK: ModRM
 
-    /// Computes the effective address of a memory ModRM into `eaSeg`/`eaOff`.
-    @inline(__always) func decodeEA(_ modrm: UInt8) throws(CPUFault) {
-        let mod = modrm >> 6
-        let rm = Int(modrm & 7)
-        var seg = CPU.segDS
-        var ea: UInt32
-        if addrsize32 {
-            if rm == 4 {
-                let sib = try fetch8()
-                let base = Int(sib & 7)
-                let index = Int((sib >> 3) & 7)
-                if base == 5 && mod == 0 {
-                    ea = try fetch32()
-                } else {
-                    ea = regs[base]
-                    if base == 4 || base == 5 { seg = CPU.segSS }
-                }
-                if index != 4 { ea &+= regs[index] << UInt32(sib >> 6) }
-            } else if rm == 5 && mod == 0 {
-                ea = try fetch32()
-            } else {
-                ea = regs[rm]
-                if rm == 5 { seg = CPU.segSS }
-            }
-            if mod == 1 {
-                ea &+= UInt32(bitPattern: Int32(Int8(bitPattern: try fetch8())))
-            } else if mod == 2 {
-                ea &+= try fetch32()
-            }
-        } else {
-            switch rm {
-            case 0: ea = regs[3] &+ regs[6]
-            case 1: ea = regs[3] &+ regs[7]
-            case 2: ea = regs[5] &+ regs[6]; seg = CPU.segSS
-            case 3: ea = regs[5] &+ regs[7]; seg = CPU.segSS
-            case 4: ea = regs[6]
-            case 5: ea = regs[7]
-            case 6:
-                if mod == 0 { ea = UInt32(try fetch16()) } else { ea = regs[5]; seg = CPU.segSS }
-            default: ea = regs[3]
-            }
-            if mod == 1 {
-                ea &+= UInt32(bitPattern: Int32(Int8(bitPattern: try fetch8())))
-            } else if mod == 2 {
-                ea &+= UInt32(try fetch16())
-            }
-            ea &= 0xFFFF
-        }
-        eaSeg = segOverride >= 0 ? segOverride : seg
-        eaOff = ea
+    /// Computes the effective address of the memory operand into
+    /// `eaSeg`/`eaOff` from the decoded base, index, scale and displacement.
+    @inline(__always) func decodeEA() {
+        let e = cur
+        let base = regs[Int(e.pointee.eaBase)]
+        let index = regs[Int(e.pointee.eaIndex)] << UInt32(e.pointee.eaScale)
+        let ea = base &+ index &+ e.pointee.decoded.disp
+        eaOff = addrsize32 ? ea : ea & 0xFFFF
+        eaSeg = Int(e.pointee.eaSegment)
     }
 
     /// Default segment (DS) unless overridden: string sources, XLAT, moffs.
@@ -136,7 +130,7 @@ extension CPU {
     /// Reads the r/m operand (register or memory) of size 1, 2 or 4.
     @inline(__always) func readRM(_ size: Int, _ modrm: UInt8) throws(CPUFault) -> UInt32 {
         if modrm >= 0xC0 { return getReg(size, Int(modrm & 7)) }
-        try decodeEA(modrm)
+        decodeEA()
         return try readMem(size, eaSeg, eaOff)
     }
 
@@ -149,7 +143,7 @@ extension CPU {
     /// Writes the r/m operand, decoding the address first (pure stores).
     @inline(__always) func writeRM(_ size: Int, _ modrm: UInt8, _ v: UInt32) throws(CPUFault) {
         if modrm >= 0xC0 { setReg(size, Int(modrm & 7), v); return }
-        try decodeEA(modrm)
+        decodeEA()
         try writeMem(size, eaSeg, eaOff, v)
     }
 
@@ -161,7 +155,7 @@ extension CPU {
     /// Linear address of a memory operand (0 for a register operand).
     @inline(__always) func rmwAddress(_ size: Int, _ modrm: UInt8) throws(CPUFault) -> UInt32 {
         if modrm >= 0xC0 { return 0 }
-        try decodeEA(modrm)
+        decodeEA()
         return try linearForRMW(eaSeg, eaOff, size)
     }
 

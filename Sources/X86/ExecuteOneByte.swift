@@ -8,7 +8,7 @@ extension CPU {
              0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39:
             let size = op & 1 == 0 ? 1 : osize
             let aluOp = Int(op >> 3)
-            let modrm = try fetch8()
+            let modrm = instModRM
             let src = getReg(size, Int((modrm >> 3) & 7))
             if aluOp == 7 {
                 _ = alu(7, size, try readRM(size, modrm), src)
@@ -19,16 +19,16 @@ extension CPU {
         case 0x02, 0x0A, 0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A,
              0x03, 0x0B, 0x13, 0x1B, 0x23, 0x2B, 0x33, 0x3B:
             let size = op & 1 == 0 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let reg = Int((modrm >> 3) & 7)
             let src = try readRM(size, modrm)
             if let r = alu(Int(op >> 3), size, getReg(size, reg), src) { setReg(size, reg, r) }
         case 0x04, 0x0C, 0x14, 0x1C, 0x24, 0x2C, 0x34, 0x3C:
-            let imm = UInt32(try fetch8())
+            let imm = UInt32(instImm8)
             if let r = alu(Int(op >> 3), 1, UInt32(reg8(0)), imm) { setReg8(0, UInt8(r)) }
         case 0x05, 0x0D, 0x15, 0x1D, 0x25, 0x2D, 0x35, 0x3D:
             let size = osize
-            let imm = try fetchImm(size)
+            let imm = instImm
             if let r = alu(Int(op >> 3), size, getReg(size, 0), imm) { setReg(size, 0, r) }
 
         case 0x06: try push(osize, UInt32(segs[CPU.segES].selector))
@@ -38,10 +38,6 @@ extension CPU {
         case 0x07: try popSegment(CPU.segES)
         case 0x17: try popSegment(CPU.segSS)
         case 0x1F: try popSegment(CPU.segDS)
-        case 0x0F: try dispatch0F(try fetch8())
-
-        case 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3:
-            try prefix(op)
 
         case 0x27: daa()
         case 0x2F: das()
@@ -65,31 +61,31 @@ extension CPU {
         case 0x61: try popa()
         case 0x62: try bound()
         case 0x63: try arpl()
-        case 0x68: try push(osize, try fetchImm(osize))
-        case 0x6A: try push(osize, signExtend8(try fetch8()))
+        case 0x68: try push(osize, instImm)
+        case 0x6A: try push(osize, signExtend8(instImm8))
         case 0x69, 0x6B:
             let size = osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let a = try readRM(size, modrm)
-            let b = op == 0x69 ? try fetchImm(size) : signExtend8(try fetch8()) & sizeMask(size)
+            let b = op == 0x69 ? instImm : signExtend8(instImm8) & sizeMask(size)
             setReg(size, Int((modrm >> 3) & 7), imulTruncating(size, a, b))
         case 0x6C, 0x6D, 0x6E, 0x6F: try stringIO(op)
 
         case 0x70...0x7F:
-            let rel = signExtend8(try fetch8())
+            let rel = signExtend8(instImm8)
             if condition(Int(op & 0xF)) { try jumpNear(eip &+ rel) }
 
         case 0x80, 0x81, 0x82, 0x83:
             let size = op & 1 == 0 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let aluOp = Int((modrm >> 3) & 7)
             if modrm >= 0xC0 {
-                let imm = op == 0x81 ? try fetchImm(size) : (op == 0x83 ? signExtend8(try fetch8()) & sizeMask(size) : UInt32(try fetch8()))
+                let imm = op == 0x81 ? instImm : (op == 0x83 ? signExtend8(instImm8) & sizeMask(size) : UInt32(instImm8))
                 let r = Int(modrm & 7)
                 if let v = alu(aluOp, size, getReg(size, r), imm) { setReg(size, r, v) }
             } else {
-                try decodeEA(modrm)
-                let imm = op == 0x81 ? try fetchImm(size) : (op == 0x83 ? signExtend8(try fetch8()) & sizeMask(size) : UInt32(try fetch8()))
+                decodeEA()
+                let imm = op == 0x81 ? instImm : (op == 0x83 ? signExtend8(instImm8) & sizeMask(size) : UInt32(instImm8))
                 if aluOp == 7 {
                     _ = alu(7, size, try readMem(size, eaSeg, eaOff), imm)
                 } else {
@@ -100,13 +96,13 @@ extension CPU {
             }
         case 0x84, 0x85:
             let size = op == 0x84 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let a = try readRM(size, modrm)
             _ = alu(4, size, a, getReg(size, Int((modrm >> 3) & 7)))
         case 0x86, 0x87:
             // XCHG with memory is always locked; there is no bus here to lock.
             let size = op == 0x86 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let reg = Int((modrm >> 3) & 7)
             let rv = getReg(size, reg)
             let lin = try rmwAddress(size, modrm)
@@ -115,14 +111,14 @@ extension CPU {
             setReg(size, reg, old)
         case 0x88, 0x89:
             let size = op == 0x88 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             try writeRM(size, modrm, getReg(size, Int((modrm >> 3) & 7)))
         case 0x8A, 0x8B:
             let size = op == 0x8A ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             setReg(size, Int((modrm >> 3) & 7), try readRM(size, modrm))
         case 0x8C:
-            let modrm = try fetch8()
+            let modrm = instModRM
             let sreg = Int((modrm >> 3) & 7)
             if sreg > 5 { throw CPUFault.ud }
             let sel = UInt32(segs[sreg].selector)
@@ -130,19 +126,19 @@ extension CPU {
             // 32-bit operand size; memory always receives 16 bits.
             if modrm >= 0xC0 { setReg(osize, Int(modrm & 7), sel) } else { try writeRM(2, modrm, sel) }
         case 0x8D:
-            let modrm = try fetch8()
+            let modrm = instModRM
             if modrm >= 0xC0 { throw CPUFault.ud }
-            try decodeEA(modrm)
+            decodeEA()
             setReg(osize, Int((modrm >> 3) & 7), eaOff & sizeMask(osize))
         case 0x8E:
-            let modrm = try fetch8()
+            let modrm = instModRM
             let sreg = Int((modrm >> 3) & 7)
             if sreg == CPU.segCS || sreg > 5 { throw CPUFault.ud }
             let sel = UInt16(truncatingIfNeeded: try readRM(2, modrm))
             try loadSegment(sreg, sel)
             if sreg == CPU.segSS { interruptShadow = true; debugShadow = true }
         case 0x8F:
-            let modrm = try fetch8()
+            let modrm = instModRM
             if (modrm >> 3) & 7 != 0 { throw CPUFault.ud }
             // POP to memory: the address is computed with the incremented
             // stack pointer (SDM POP), and ESP only changes if the store succeeds.
@@ -169,8 +165,8 @@ extension CPU {
         case 0x99:
             if opsize32 { regs[2] = regs[0] & 0x8000_0000 != 0 ? 0xFFFF_FFFF : 0 } else { setReg16(2, regs[0] & 0x8000 != 0 ? 0xFFFF : 0) }
         case 0x9A:
-            let off = try fetchImm(osize)
-            let sel = try fetch16()
+            let off = instImm
+            let sel = UInt16(truncatingIfNeeded: instImm2)
             try farCall(sel, off)
         case 0x9B:
             try fpuWait()
@@ -184,54 +180,54 @@ extension CPU {
 
         case 0xA0, 0xA1:
             let size = op == 0xA0 ? 1 : osize
-            let off = addrsize32 ? try fetch32() : UInt32(try fetch16())
+            let off = instImm
             setReg(size, 0, try readMem(size, dataSegment, off))
         case 0xA2, 0xA3:
             let size = op == 0xA2 ? 1 : osize
-            let off = addrsize32 ? try fetch32() : UInt32(try fetch16())
+            let off = instImm
             try writeMem(size, dataSegment, off, getReg(size, 0))
         case 0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF:
             try stringOp(op)
-        case 0xA8: _ = alu(4, 1, UInt32(reg8(0)), UInt32(try fetch8()))
-        case 0xA9: _ = alu(4, osize, getReg(osize, 0), try fetchImm(osize))
+        case 0xA8: _ = alu(4, 1, UInt32(reg8(0)), UInt32(instImm8))
+        case 0xA9: _ = alu(4, osize, getReg(osize, 0), instImm)
 
-        case 0xB0...0xB7: setReg8(Int(op & 7), try fetch8())
-        case 0xB8...0xBF: setReg(osize, Int(op & 7), try fetchImm(osize))
+        case 0xB0...0xB7: setReg8(Int(op & 7), instImm8)
+        case 0xB8...0xBF: setReg(osize, Int(op & 7), instImm)
 
         case 0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3:
             let size = op & 1 == 0 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let sop = Int((modrm >> 3) & 7)
             if modrm >= 0xC0 {
-                let count = op <= 0xC1 ? UInt32(try fetch8()) : (op <= 0xD1 ? 1 : UInt32(reg8(1)))
+                let count = op <= 0xC1 ? UInt32(instImm8) : (op <= 0xD1 ? 1 : UInt32(reg8(1)))
                 let r = Int(modrm & 7)
                 setReg(size, r, shiftRotate(sop, size, getReg(size, r), count & 0x1F))
             } else {
-                try decodeEA(modrm)
-                let count = op <= 0xC1 ? UInt32(try fetch8()) : (op <= 0xD1 ? 1 : UInt32(reg8(1)))
+                decodeEA()
+                let count = op <= 0xC1 ? UInt32(instImm8) : (op <= 0xD1 ? 1 : UInt32(reg8(1)))
                 let lin = try linearForRMW(eaSeg, eaOff, size)
                 let d = try readRMW(size, lin)
                 try writeLin(size, lin, shiftRotate(sop, size, d, count & 0x1F), tlbUserOffset)
             }
         case 0xC2:
-            let n = UInt32(try fetch16())
+            let n = instImm
             try nearReturn(release: n)
         case 0xC3: try nearReturn(release: 0)
         case 0xC4: try loadFarPointer(CPU.segES)
         case 0xC5: try loadFarPointer(CPU.segDS)
         case 0xC6, 0xC7:
             let size = op == 0xC6 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             if (modrm >> 3) & 7 != 0 { throw CPUFault.ud }
             if modrm >= 0xC0 {
-                setReg(size, Int(modrm & 7), try fetchImm(size))
+                setReg(size, Int(modrm & 7), instImm)
             } else {
-                try decodeEA(modrm)
-                try writeMem(size, eaSeg, eaOff, try fetchImm(size))
+                decodeEA()
+                try writeMem(size, eaSeg, eaOff, instImm)
             }
         case 0xC8:
-            let frame = UInt32(try fetch16())
-            let level = UInt32(try fetch8())
+            let frame = instImm
+            let level = instImm2
             try enter(frame, level)
         case 0xC9:
             // LEAVE: the stack pointer takes EBP (or BP), then the frame pointer pops.
@@ -240,17 +236,17 @@ extension CPU {
             setStackPointer(bp &+ UInt32(osize))
             setReg(osize, 5, v)
         case 0xCA:
-            let n = UInt32(try fetch16())
+            let n = instImm
             try farReturn(release: n)
         case 0xCB: try farReturn(release: 0)
         case 0xCC: try softwareInterrupt(3, kind: .int3)
-        case 0xCD: try softwareInterrupt(try fetch8(), kind: .intN)
+        case 0xCD: try softwareInterrupt(instImm8, kind: .intN)
         case 0xCE:
             if lazyOF() { try softwareInterrupt(4, kind: .into) }
         case 0xCF: try interruptReturn()
 
-        case 0xD4: try aam(try fetch8())
-        case 0xD5: aad(try fetch8())
+        case 0xD4: try aam(instImm8)
+        case 0xD5: aad(instImm8)
         case 0xD6:
             // SALC: undocumented but present on every P6; AL = CF ? FF : 00.
             setReg8(0, lazyCF() != 0 ? 0xFF : 0)
@@ -261,7 +257,7 @@ extension CPU {
             try fpuEscape(op)
 
         case 0xE0, 0xE1, 0xE2:
-            let rel = signExtend8(try fetch8())
+            let rel = signExtend8(instImm8)
             let count: UInt32
             if addrsize32 { regs[1] &-= 1; count = regs[1] } else { setReg16(1, reg16(1) &- 1); count = regs[1] & 0xFFFF }
             var take = count != 0
@@ -269,16 +265,16 @@ extension CPU {
             if op == 0xE1 { take = take && lazyZF() }
             if take { try jumpNear(eip &+ rel) }
         case 0xE3:
-            let rel = signExtend8(try fetch8())
+            let rel = signExtend8(instImm8)
             let count = addrsize32 ? regs[1] : regs[1] & 0xFFFF
             if count == 0 { try jumpNear(eip &+ rel) }
         case 0xE4, 0xE5:
-            let port = UInt16(try fetch8())
+            let port = UInt16(instImm8)
             let size = op == 0xE4 ? 1 : osize
             try checkIOPermission(port, size)
             setReg(size, 0, io.ioRead(port: port, width: size))
         case 0xE6, 0xE7:
-            let port = UInt16(try fetch8())
+            let port = UInt16(instImm8)
             let size = op == 0xE6 ? 1 : osize
             try checkIOPermission(port, size)
             io.ioWrite(port: port, width: size, value: getReg(size, 0))
@@ -293,21 +289,21 @@ extension CPU {
             try checkIOPermission(port, size)
             io.ioWrite(port: port, width: size, value: getReg(size, 0))
         case 0xE8:
-            let rel = try fetchImm(osize)
+            let rel = instImm
             let target = eip &+ (opsize32 ? rel : signExtend16(UInt16(truncatingIfNeeded: rel)))
             let t = opsize32 ? target : target & 0xFFFF
             if t > segs[CPU.segCS].limit { throw CPUFault.gp(0) }
             try push(osize, eip)
             eip = t
         case 0xE9:
-            let rel = try fetchImm(osize)
+            let rel = instImm
             try jumpNear(eip &+ (opsize32 ? rel : signExtend16(UInt16(truncatingIfNeeded: rel))))
         case 0xEA:
-            let off = try fetchImm(osize)
-            let sel = try fetch16()
+            let off = instImm
+            let sel = UInt16(truncatingIfNeeded: instImm2)
             try farJump(sel, off)
         case 0xEB:
-            let rel = signExtend8(try fetch8())
+            let rel = signExtend8(instImm8)
             try jumpNear(eip &+ rel)
 
         case 0xF1: try softwareInterrupt(1, kind: .icebp)
@@ -325,7 +321,7 @@ extension CPU {
         case 0xFC: flagBits &= ~EFlags.df
         case 0xFD: flagBits |= EFlags.df
         case 0xFE:
-            let modrm = try fetch8()
+            let modrm = instModRM
             let reg = (modrm >> 3) & 7
             if reg > 1 { throw CPUFault.ud }
             let lin = try rmwAddress(1, modrm)
@@ -340,12 +336,12 @@ extension CPU {
     // MARK: Group 3 (F6/F7): TEST NOT NEG MUL IMUL DIV IDIV
 
     func group3(_ size: Int) throws(CPUFault) {
-        let modrm = try fetch8()
+        let modrm = instModRM
         let reg = (modrm >> 3) & 7
         switch reg {
         case 0, 1:
             let a = try readRM(size, modrm)
-            _ = alu(4, size, a, try fetchImm(size))
+            _ = alu(4, size, a, instImm)
         case 2:
             let lin = try rmwAddress(size, modrm)
             try rmwWrite(size, modrm, lin, ~(try rmwRead(size, modrm, lin)) & sizeMask(size))
@@ -362,7 +358,7 @@ extension CPU {
     // MARK: Group 5 (FF): INC DEC CALL CALLF JMP JMPF PUSH
 
     func group5() throws(CPUFault) {
-        let modrm = try fetch8()
+        let modrm = instModRM
         let reg = (modrm >> 3) & 7
         let size = osize
         switch reg {
@@ -379,7 +375,7 @@ extension CPU {
             eip = t
         case 3, 5:
             if modrm >= 0xC0 { throw CPUFault.ud }
-            try decodeEA(modrm)
+            decodeEA()
             let off = try readMem(size, eaSeg, eaOff)
             let sel = try read16(eaSeg, (eaOff &+ UInt32(size)) & (addrsize32 ? 0xFFFF_FFFF : 0xFFFF))
             if reg == 3 { try farCall(sel, off) } else { try farJump(sel, off) }
@@ -455,9 +451,9 @@ extension CPU {
     }
 
     func bound() throws(CPUFault) {
-        let modrm = try fetch8()
+        let modrm = instModRM
         if modrm >= 0xC0 { throw CPUFault.ud }
-        try decodeEA(modrm)
+        decodeEA()
         let size = osize
         let idx = Int32(bitPattern: signExtend(getReg(size, Int((modrm >> 3) & 7)), size))
         let lower = Int32(bitPattern: signExtend(try readMem(size, eaSeg, eaOff), size))
@@ -466,9 +462,9 @@ extension CPU {
     }
 
     func loadFarPointer(_ seg: Int) throws(CPUFault) {
-        let modrm = try fetch8()
+        let modrm = instModRM
         if modrm >= 0xC0 { throw CPUFault.ud }
-        try decodeEA(modrm)
+        decodeEA()
         let size = osize
         let off = try readMem(size, eaSeg, eaOff)
         let sel = try read16(eaSeg, eaOff &+ UInt32(size))

@@ -13,8 +13,8 @@ extension CPU {
         case 0x0B, 0xB9, 0xFF: throw CPUFault.ud
         case 0x18...0x1F:
             // Hint NOPs (P6 family): decode and ignore the operand.
-            let modrm = try fetch8()
-            if modrm < 0xC0 { try decodeEA(modrm) }
+            let modrm = instModRM
+            if modrm < 0xC0 { decodeEA() }
         case 0x20, 0x21, 0x22, 0x23: try moveControlOrDebug(op)
         case 0x30: try writeMSR()
         case 0x31:
@@ -26,16 +26,16 @@ extension CPU {
         case 0x34: try sysenter()
         case 0x35: try sysexit()
         case 0x40...0x4F:
-            let modrm = try fetch8()
+            let modrm = instModRM
             let size = osize
             // The source is read (and may fault) whether or not it moves.
             let v = try readRM(size, modrm)
             if condition(Int(op & 0xF)) { setReg(size, Int((modrm >> 3) & 7), v) }
         case 0x80...0x8F:
-            let rel = opsize32 ? try fetch32() : signExtend16(try fetch16())
+            let rel = opsize32 ? instImm : signExtend16(instImm16)
             if condition(Int(op & 0xF)) { try jumpNear(eip &+ rel) }
         case 0x90...0x9F:
-            let modrm = try fetch8()
+            let modrm = instModRM
             try writeRM(1, modrm, condition(Int(op & 0xF)) ? 1 : 0)
         case 0xA0: try push(osize, UInt32(segs[CPU.segFS].selector))
         case 0xA1: try popSegment(CPU.segFS)
@@ -46,28 +46,28 @@ extension CPU {
         case 0xBA: try bitTestImmediate()
         case 0xA4, 0xA5, 0xAC, 0xAD:
             let size = osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let src = getReg(size, Int((modrm >> 3) & 7))
             let left = op <= 0xA5
             if modrm >= 0xC0 {
-                let count = (op & 1 == 0 ? UInt32(try fetch8()) : UInt32(reg8(1))) & 0x1F
+                let count = (op & 1 == 0 ? UInt32(instImm8) : UInt32(reg8(1))) & 0x1F
                 let r = Int(modrm & 7)
                 setReg(size, r, doubleShift(left: left, size, getReg(size, r), src, count))
             } else {
-                try decodeEA(modrm)
-                let count = (op & 1 == 0 ? UInt32(try fetch8()) : UInt32(reg8(1))) & 0x1F
+                decodeEA()
+                let count = (op & 1 == 0 ? UInt32(instImm8) : UInt32(reg8(1))) & 0x1F
                 let lin = try linearForRMW(eaSeg, eaOff, size)
                 let d = try readRMW(size, lin)
                 try writeLin(size, lin, doubleShift(left: left, size, d, src, count), tlbUserOffset)
             }
         case 0xAF:
             let size = osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let reg = Int((modrm >> 3) & 7)
             setReg(size, reg, imulTruncating(size, getReg(size, reg), try readRM(size, modrm)))
         case 0xB0, 0xB1:
             let size = op == 0xB0 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let src = getReg(size, Int((modrm >> 3) & 7))
             let lin = try rmwAddress(size, modrm)
             let d = try rmwRead(size, modrm, lin)
@@ -84,13 +84,13 @@ extension CPU {
         case 0xB5: try loadFarPointer(CPU.segGS)
         case 0xB6, 0xB7, 0xBE, 0xBF:
             let srcSize = op & 1 == 0 ? 1 : 2
-            let modrm = try fetch8()
+            let modrm = instModRM
             var v = try readRM(srcSize, modrm)
             if op >= 0xBE { v = signExtend(v, srcSize) }
             setReg(osize, Int((modrm >> 3) & 7), v & sizeMask(osize))
         case 0xBC, 0xBD:
             let size = osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let v = try readRM(size, modrm)
             materializeFlags()
             if v == 0 {
@@ -102,7 +102,7 @@ extension CPU {
             }
         case 0xC0, 0xC1:
             let size = op == 0xC0 ? 1 : osize
-            let modrm = try fetch8()
+            let modrm = instModRM
             let reg = Int((modrm >> 3) & 7)
             let src = getReg(size, reg)
             let lin = try rmwAddress(size, modrm)
@@ -115,9 +115,9 @@ extension CPU {
                 setReg(size, reg, (src &+ src) & sizeMask(size))
             }
         case 0xC7:
-            let modrm = try fetch8()
+            let modrm = instModRM
             if (modrm >> 3) & 7 != 1 || modrm >= 0xC0 { throw CPUFault.ud }
-            try decodeEA(modrm)
+            decodeEA()
             let lin = try linearForRMW(eaSeg, eaOff, 8)
             let lo = try readRMW(4, lin)
             let hi = try readRMW(4, lin &+ 4)
@@ -145,7 +145,7 @@ extension CPU {
 
     func bitTestRegister(_ op: UInt8) throws(CPUFault) {
         let size = osize
-        let modrm = try fetch8()
+        let modrm = instModRM
         let offset = getReg(size, Int((modrm >> 3) & 7))
         let kind = Int((op >> 3) & 3) // 0 BT, 1 BTS, 2 BTR, 3 BTC
         if modrm >= 0xC0 {
@@ -154,7 +154,7 @@ extension CPU {
             if let v = bitOperation(kind, getReg(size, r), bit) { setReg(size, r, v & sizeMask(size)) }
             return
         }
-        try decodeEA(modrm)
+        decodeEA()
         // A register bit offset is signed and may reach outside the operand.
         let signed = Int64(Int32(bitPattern: signExtend(offset, size)))
         let bits = Int64(size * 8)
@@ -167,17 +167,17 @@ extension CPU {
 
     func bitTestImmediate() throws(CPUFault) {
         let size = osize
-        let modrm = try fetch8()
+        let modrm = instModRM
         let kind = Int((modrm >> 3) & 7)
         if kind < 4 { throw CPUFault.ud }
         if modrm >= 0xC0 {
-            let bit = UInt32(try fetch8()) & UInt32(size * 8 - 1)
+            let bit = UInt32(instImm8) & UInt32(size * 8 - 1)
             let r = Int(modrm & 7)
             if let v = bitOperation(kind - 4, getReg(size, r), bit) { setReg(size, r, v & sizeMask(size)) }
             return
         }
-        try decodeEA(modrm)
-        let bit = UInt32(try fetch8()) & UInt32(size * 8 - 1)
+        decodeEA()
+        let bit = UInt32(instImm8) & UInt32(size * 8 - 1)
         try bitOperationMemory(kind - 4, size, eaOff, bit)
     }
 

@@ -3,8 +3,11 @@
 /// `fetchHost[eip - fetchBase]` is the next byte while `eip - fetchBase <
 /// fetchLen`; the window covers the part of one page that is inside the CS
 /// limit, so the common fetch is one subtract, one compare and one load.
-/// Anything that changes what CS:EIP maps to (CS loads, paging changes,
-/// TLB flushes) sets `fetchLen = 0`.
+/// `codeIndex[eip - fetchBase]` is the decode cache's entry for the same
+/// offset (Decoder.swift looks it up before anything is fetched; bytes are
+/// fetched only to decode a miss). Anything that changes what CS:EIP maps
+/// to (CS loads, mode changes, paging changes, TLB flushes, dropped code)
+/// sets `fetchLen = 0`.
 extension CPU {
     @inline(__always) func fetch8() throws(CPUFault) -> UInt8 {
         let d = eip &- fetchBase
@@ -45,6 +48,31 @@ extension CPU {
     }
 
     func fetchSlow() throws(CPUFault) -> UInt8 {
+        if try refillFetchWindow() {
+            let d = eip &- fetchBase
+            eip &+= 1
+            return fetchHost[Int(d)]
+        }
+        // Not cacheable (MMIO, unmapped, or a watched page): byte by byte.
+        let phys = try translateFetch()
+        eip &+= 1
+        if !codeBig { eip &= 0xFFFF }
+        return memory.read8(phys)
+    }
+
+    /// Physical address of the byte at CS:EIP, with the faults a fetch
+    /// raises (#GP beyond the CS limit, #PF with CR2 = the linear address).
+    func translateFetch() throws(CPUFault) -> UInt32 {
+        let cs = segs[CPU.segCS]
+        if !codeBig { eip &= 0xFFFF }
+        if eip > cs.limit { throw CPUFault.gp(0) }
+        return try tlbFill(cs.base &+ eip, kind: tlbUserOffset)
+    }
+
+    /// Points the fetch window (and the decode-cache index that goes with
+    /// it) at the page holding CS:EIP. Returns false when that page cannot
+    /// have a window (it has no TLB entry: MMIO, unmapped, watched).
+    func refillFetchWindow() throws(CPUFault) -> Bool {
         let cs = segs[CPU.segCS]
         let ipMask: UInt32 = codeBig ? 0xFFFF_FFFF : 0xFFFF
         if !codeBig { eip &= ipMask }
@@ -53,30 +81,30 @@ extension CPU {
         let kind = tlbUserOffset
         let i = kind + tlbIndex(lin)
         if tlbTag[i] != lin & 0xFFFF_F000 {
-            let phys = try tlbFill(lin, kind: kind)
-            if tlbTag[i] != lin & 0xFFFF_F000 {
-                // Not cacheable (MMIO, unmapped, or a watched page): byte by byte.
-                eip &+= 1
-                if !codeBig { eip &= 0xFFFF }
-                return memory.read8(phys)
-            }
+            _ = try tlbFill(lin, kind: kind)
+            if tlbTag[i] != lin & 0xFFFF_F000 { return false }
         }
         let page = tlbHost[i].unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
         let pageOff = lin & 0xFFF
         var base: UInt32
         var len: UInt32
-        var host: UnsafeMutablePointer<UInt8>
+        var start: UInt32
         if eip >= pageOff {
-            base = eip &- pageOff; len = 4096; host = page
+            base = eip &- pageOff; len = 4096; start = 0
         } else {
-            base = eip; len = 4096 - pageOff; host = page + Int(pageOff)
+            base = eip; len = 4096 - pageOff; start = pageOff
         }
         // Stay inside the CS limit and, for 16-bit code, inside 64 KiB so IP wraps.
         let top = min(cs.limit, ipMask)
         if UInt64(base) + UInt64(len) - 1 > UInt64(top) { len = top &- base &+ 1 }
-        fetchBase = base; fetchLen = len; fetchHost = host
-        let d = eip &- fetchBase
-        eip &+= 1
-        return fetchHost[Int(d)]
+        // The decode cache's table for this physical page and code size;
+        // the first code seen on a page takes its write mappings away.
+        var becameCode = false
+        let phys = tlbPhysPage[i]
+        let index = decodeCache.index(page: phys, code32: codeBig, becameCode: &becameCode)
+        if becameCode { revokeWriteMappings(page: phys) }
+        codeIndex = index + Int(start)
+        fetchBase = base; fetchLen = len; fetchHost = page + Int(start)
+        return true
     }
 }

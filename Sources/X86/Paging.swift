@@ -109,7 +109,12 @@ extension CPU {
         if alignmentCheckActive && user { return t.physical }
         switch memory.kind(ofPage: page) {
         case .ram:
-            if write { memory.markDirty(page: page) }
+            if write {
+                memory.markDirty(page: page)
+                // A page holding decoded code is written through the slow
+                // path, which drops the instructions the write overlaps.
+                if decodeCache.hasCode(page: page) { return t.physical }
+            }
         case .rom:
             if write { return t.physical }
         default:
@@ -119,6 +124,17 @@ extension CPU {
         tlbTag[i] = lin & 0xFFFF_F000
         tlbHost[i] = UnsafeMutableRawPointer(memory.hostPage(page)!)
         tlbGlobal[i] = t.global
+        tlbPhysPage[i] = page
         return t.physical
+    }
+
+    /// Drops the write entries that point at physical `page` (it now holds
+    /// decoded code, so its writes must reach `PhysicalMemory.noteWrite`).
+    func revokeWriteMappings(page: UInt32) {
+        for base in [CPU.tlbWrite, CPU.tlbUser + CPU.tlbWrite] {
+            for i in base..<(base + CPU.tlbEntries) where tlbPhysPage[i] == page && tlbTag[i] != CPU.tlbInvalid {
+                tlbTag[i] = CPU.tlbInvalid
+            }
+        }
     }
 }

@@ -31,10 +31,23 @@ public final class PhysicalMemory {
     private var romBuffers: [UnsafeMutablePointer<UInt8>] = []
 
     /// One bit per RAM page, set whenever the page may have been written since
-    /// the bit was last cleared. Snapshots read and clear it; so does the
-    /// CPU's code-page tracking.
+    /// the bit was last cleared. Snapshots read and clear it.
     public let dirtyBits: UnsafeMutablePointer<UInt64>
     public let dirtyWords: Int
+
+    /// Instructions decoded from these pages (ROM included), dropped when
+    /// their bytes are written.
+    public let decodeCache = DecodeCache()
+
+    // Write tracking: one mechanism for the dirty bitmap and for code.
+    //
+    // The CPU may hold a direct write pointer (a write TLB entry) to a page
+    // only while the page is dirty AND holds no decoded code. Every other
+    // write goes through `noteWrite`, which marks the page dirty and drops
+    // decoded instructions the write overlaps. So the two trackers need no
+    // check on the fast path: clearing the dirty set (a snapshot) and
+    // decoding the first instruction of a page both revoke write mappings,
+    // and the next write lands here.
 
     /// Called when the dirty set is reset, so holders of write pointers
     /// (the CPU's TLB) drop them and the next write marks the page again.
@@ -78,6 +91,7 @@ public final class PhysicalMemory {
             pageKind[Int(page)] = PageKind.rom.rawValue
             romPages[page] = buf + i * 4096
             mmioByPage[page] = nil
+            decodeCache.dropPage(page)
         }
     }
 
@@ -91,6 +105,7 @@ public final class PhysicalMemory {
             pageKind[Int(page)] = PageKind.mmio.rawValue
             mmioByPage[page] = index
             romPages[page] = nil
+            decodeCache.dropPage(page)
         }
     }
 
@@ -101,6 +116,7 @@ public final class PhysicalMemory {
         pageKind[Int(page)] = PageKind.ram.rawValue
         romPages[page] = nil
         mmioByPage[page] = nil
+        decodeCache.dropPage(page)
     }
 
     // MARK: - Lookup (slow path; the CPU caches the answers in its TLB)
@@ -126,6 +142,21 @@ public final class PhysicalMemory {
     @inline(__always) func markDirty(page: UInt32) {
         let p = Int(page)
         dirtyBits[p >> 6] |= 1 << UInt64(p & 63)
+    }
+
+    /// A write to `count` bytes at `offset` of a RAM page, made without a
+    /// TLB write pointer: the page is dirty, and decoded code it held is stale.
+    @inline(__always) func noteWrite(page: UInt32, offset: UInt32, count: Int) {
+        markDirty(page: page)
+        if decodeCache.hasCode(page: page) { decodeCache.written(page: page, offset: Int(offset), count: count) }
+    }
+
+    /// For code that writes guest RAM through `ram` directly (state restore,
+    /// a migration receiver filling pages): marks `page` dirty and drops what
+    /// was decoded from it.
+    public func contentsChanged(page: Int) {
+        markDirty(page: UInt32(page))
+        decodeCache.dropPage(UInt32(page))
     }
 
     public func isDirty(page: Int) -> Bool {
@@ -156,7 +187,7 @@ public final class PhysicalMemory {
         switch kind(ofPage: page) {
         case .ram:
             ram[Int(a)] = v
-            markDirty(page: page)
+            noteWrite(page: page, offset: a & 0xFFF, count: 1)
         case .mmio: mmioHandler(forPage: page)!.mmioWrite(address: a, width: 1, value: UInt32(v))
         case .rom, .unmapped: break
         }
@@ -184,25 +215,41 @@ public final class PhysicalMemory {
 
     public func write(_ a: UInt32, width: Int, value: UInt32) {
         let page = a >> 12
-        if (a & 0xFFF) <= UInt32(4096 - width), kind(ofPage: page) == .mmio {
-            mmioHandler(forPage: page)!.mmioWrite(address: a, width: width, value: value)
-            return
+        if (a & 0xFFF) <= UInt32(4096 - width) {
+            switch kind(ofPage: page) {
+            case .mmio:
+                mmioHandler(forPage: page)!.mmioWrite(address: a, width: width, value: value)
+                return
+            case .ram:
+                for i in 0..<width { ram[Int(a) + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(i))) }
+                noteWrite(page: page, offset: a & 0xFFF, count: width)
+                return
+            default:
+                break
+            }
         }
         for i in 0..<width { write8(a &+ UInt32(i), UInt8(truncatingIfNeeded: value >> (8 * UInt32(i)))) }
     }
 
-    /// Copies bytes into RAM or ROM storage (loaders may write ROM contents).
+    /// Copies bytes into RAM or ROM storage (loaders may write ROM contents;
+    /// DMA writes RAM this way), page by page.
     public func write(_ bytes: [UInt8], at address: UInt32) {
-        for (i, b) in bytes.enumerated() {
+        var i = 0
+        while i < bytes.count {
             let a = address &+ UInt32(i)
             let page = a >> 12
+            let n = min(bytes.count - i, 4096 - Int(a & 0xFFF))
             switch kind(ofPage: page) {
             case .ram:
-                ram[Int(a)] = b
-                markDirty(page: page)
-            case .rom: romPages[page]![Int(a & 0xFFF)] = b
+                for k in 0..<n { ram[Int(a) + k] = bytes[i + k] }
+                noteWrite(page: page, offset: a & 0xFFF, count: n)
+            case .rom:
+                let p = romPages[page]!
+                for k in 0..<n { p[Int(a & 0xFFF) + k] = bytes[i + k] }
+                if decodeCache.hasCode(page: page) { decodeCache.written(page: page, offset: Int(a & 0xFFF), count: n) }
             default: break
             }
+            i += n
         }
     }
 

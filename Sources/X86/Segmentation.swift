@@ -97,7 +97,7 @@ extension CPU {
 
     func group6() throws(CPUFault) {
         if !protectedMode || v86 { throw CPUFault.ud }
-        let modrm = try fetch8()
+        let modrm = instModRM
         let reg = (modrm >> 3) & 7
         switch reg {
         case 0, 1:
@@ -148,12 +148,12 @@ extension CPU {
     // MARK: 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG
 
     func group7() throws(CPUFault) {
-        let modrm = try fetch8()
+        let modrm = instModRM
         let reg = (modrm >> 3) & 7
         if modrm >= 0xC0 && reg != 4 && reg != 6 { throw CPUFault.ud }
         switch reg {
         case 0, 1:
-            try decodeEA(modrm)
+            decodeEA()
             let limit = reg == 0 ? gdtrLimit : idtrLimit
             var base = reg == 0 ? gdtrBase : idtrBase
             if !opsize32 { base &= 0x00FF_FFFF }
@@ -161,7 +161,7 @@ extension CPU {
             try write32(eaSeg, eaOff &+ 2, base)
         case 2, 3:
             if cpl != 0 || v86 { throw CPUFault.gp(0) }
-            try decodeEA(modrm)
+            decodeEA()
             let limit = UInt32(try read16(eaSeg, eaOff))
             var base = try read32(eaSeg, eaOff &+ 2)
             if !opsize32 { base &= 0x00FF_FFFF }
@@ -176,7 +176,7 @@ extension CPU {
             try writeCR0(newCR0)
         case 7:
             if cpl != 0 || v86 { throw CPUFault.gp(0) }
-            try decodeEA(modrm)
+            decodeEA()
             invalidatePage(segs[eaSeg].base &+ eaOff)
         default:
             throw CPUFault.ud
@@ -187,7 +187,7 @@ extension CPU {
 
     func loadAccessRightsOrLimit(lsl: Bool) throws(CPUFault) {
         if !protectedMode || v86 { throw CPUFault.ud }
-        let modrm = try fetch8()
+        let modrm = instModRM
         let sel = UInt16(truncatingIfNeeded: try readRM(2, modrm))
         var result: UInt32?
         if sel & 0xFFFC != 0, let d = try readDescriptor(sel) {
@@ -213,7 +213,7 @@ extension CPU {
 
     func arpl() throws(CPUFault) {
         if !protectedMode || v86 { throw CPUFault.ud }
-        let modrm = try fetch8()
+        let modrm = instModRM
         let src = reg16(Int((modrm >> 3) & 7))
         let lin = try rmwAddress(2, modrm)
         let d = try rmwRead(2, modrm, lin)

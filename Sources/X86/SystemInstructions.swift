@@ -10,7 +10,7 @@ extension CPU {
     // MARK: MOV CRn / DRn
 
     func moveControlOrDebug(_ op: UInt8) throws(CPUFault) {
-        let modrm = try fetch8()
+        let modrm = instModRM
         let n = Int((modrm >> 3) & 7)
         let r = Int(modrm & 7)
         if (protectedMode && cpl != 0) || v86 { throw CPUFault.gp(0) }

@@ -95,8 +95,8 @@ extension CPU {
     /// D8–DF escape opcodes.
     func fpuEscape(_ op: UInt8) throws(CPUFault) {
         if cr0 & (CR0.em | CR0.ts) != 0 { throw CPUFault.nm() }
-        let modrm = try fetch8()
-        if modrm < 0xC0 { try decodeEA(modrm) }
+        let modrm = instModRM
+        if modrm < 0xC0 { decodeEA() }
         try executeX87(op, modrm)
     }
 }
