@@ -87,6 +87,10 @@ public final class MachineCapsule {
     /// atomically). Only pages written since the last save are rehashed.
     @discardableResult
     public func save() throws -> BlockName {
+        // RAM with pages still in transit (or lost) is not this capsule's RAM.
+        if let pager = machine.demandPager, pager.absent.count > 0 || pager.failure != nil {
+            throw CapsuleError.other(pager.failure ?? "capsule \(name): \(pager.absent.count) pages have not arrived yet; cannot save")
+        }
         var container = StateContainer()
         var fw = StateWriter()
         fw.write(bytes: firmware)

@@ -44,6 +44,12 @@ public final class Machine {
     /// The virtio-balloon function (PCI 00:02.0) when the machine has one.
     public let balloonPCI: VirtioPCI?
     public var balloon: VirtioBalloon? { balloonPCI?.device as? VirtioBalloon }
+    /// Demand paging of RAM (a migration's receiver), once enabled.
+    public internal(set) var demandPager: DemandPager? {
+        didSet { demandPager?.onResolved = { [unowned self] p in self.pageRecency?.touch(p) } }
+    }
+    /// Sampled page recency (a migration's sender), once enabled.
+    public internal(set) var pageRecency: PageRecency?
 
     /// Attaches a hard disk to the primary channel (position 0 master, 1 slave).
     public func attachHardDisk(_ disk: BlockDevice, position: Int) {
@@ -259,6 +265,7 @@ public final class Machine {
             let done = cpu.instructionCount &- start
             if done >= limit { return .instructionLimit }
             onSliceBoundary?()
+            pageRecency?.sampleIfDue(cpu)
             deliverHostInput()
             scheduler.runDue()
             var slice = limit - done

@@ -141,6 +141,9 @@ public final class PhysicalMemory {
         }
     }
 
+    /// Whether `page` is plain RAM now (not shadowed by ROM or a device window).
+    public func isRAM(page: UInt32) -> Bool { kind(ofPage: page) == .ram }
+
     func mmioHandler(forPage page: UInt32) -> MMIOHandler? {
         guard let i = mmioByPage[page] else { return nil }
         return mmioHandlers[i]
@@ -224,7 +227,10 @@ public final class PhysicalMemory {
                 ram[Int(a)] = b
                 markDirty(page: page)
             case .rom: romPages[page]![Int(a & 0xFFF)] = b
-            default: break
+            // DMA into a device window reaches the device (a demand-paged
+            // page fetches itself on the first byte and is RAM for the rest).
+            case .mmio: mmioHandler(forPage: page)!.mmioWrite(address: a, width: 1, value: UInt32(b))
+            case .unmapped: break
             }
         }
     }
