@@ -180,7 +180,8 @@ public final class VirtioBalloon: VirtioDevice {
         targetPages = min(UInt32(truncatingIfNeeded: s["targetPages"] ?? 0), UInt32(inflated.pageCount))
         actualPages = UInt32(truncatingIfNeeded: s["actualPages"] ?? 0)
         ignoredFrames = s["ignoredFrames"] ?? 0
-        statsHead = s["statsHead"].map { UInt16(truncatingIfNeeded: $0) }
+        // A head outside the stats queue would be handed back to the driver as garbage.
+        statsHead = s["statsHead"].flatMap { $0 < UInt64(queueMaxSizes[2]) ? UInt16($0) : nil }
         stats = [:]
         for (k, v) in s where k.hasPrefix("stats.") {
             if let tag = UInt16(k.dropFirst(6)) { stats[tag] = v }
