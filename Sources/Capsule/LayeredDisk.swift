@@ -50,6 +50,10 @@ public final class LayeredDisk: SectorDevice {
     /// `.zero` entries mask lower data).
     var lower: [UInt64: BlockName] = [:]
     let cache: BlockCache
+    /// Fetches a block the sealed layers name but the store does not hold
+    /// yet (a migration's receiver running before the disk has arrived);
+    /// blocking. The bytes are verified against the name and stored.
+    public var missingBlockResolver: ((BlockName) throws -> [UInt8])?
 
     var generation: UInt64 = 0
     var dataFD: Int32 = -1
@@ -355,12 +359,25 @@ public final class LayeredDisk: SectorDevice {
     func lowerBlock(_ bi: UInt64) throws -> UnsafeRawPointer? {
         guard let name = lower[bi], name != .zero else { return nil }
         if let p = cache.lookup(name) { return p }
+        if let resolver = missingBlockResolver, !store.blocks.has(name) { try fetchMissing(name, resolver) }
         let slot = cache.insert(name)
         do { try store.blocks.read(name, into: slot) } catch {
             cache.drop(name)
             throw error
         }
         return UnsafeRawPointer(slot.baseAddress!)
+    }
+
+    /// Asks the resolver for a block and stores it if it is the one named.
+    func fetchMissing(_ name: BlockName, _ resolver: (BlockName) throws -> [UInt8]) throws {
+        let bytes = try resolver(name)
+        guard bytes.count == LayeredDisk.bs else {
+            throw CapsuleError.other("\(label): block \(name) arrived with \(bytes.count) bytes, expected \(LayeredDisk.bs)")
+        }
+        let got = try store.blocks.put(bytes)
+        guard got == name else {
+            throw CapsuleError.other("\(label): block fetched for \(name) has the contents of \(got)")
+        }
     }
 
     /// Reads `buffer.count` bytes at byte `offset` (inside the disk).

@@ -52,7 +52,8 @@ public final class MachineCapsule {
             throw CapsuleError.part("capsule \(name): manifest", .other("machine configuration has no valid 'memory'"))
         }
         let rtc = m.machine["rtcStart"].flatMap(Int64.init) ?? Machine.defaultRTCStart
-        machine = try Machine(memorySize: mem, rtcStart: rtc)
+        // Capsules from before the balloon existed have no "balloon" entry: no device.
+        machine = try Machine(memorySize: mem, rtcStart: rtc, balloon: m.machine["balloon"] == "on")
         let restore = loaded.state.restorer()
         var fw = try restore.section(MachineCapsule.firmwareTag)
         var fr = StateReader(fw)
@@ -86,6 +87,10 @@ public final class MachineCapsule {
     /// atomically). Only pages written since the last save are rehashed.
     @discardableResult
     public func save() throws -> BlockName {
+        // RAM with pages still in transit (or lost) is not this capsule's RAM.
+        if let pager = machine.demandPager, pager.absent.count > 0 || pager.failure != nil {
+            throw CapsuleError.other(pager.failure ?? "capsule \(name): \(pager.absent.count) pages have not arrived yet; cannot save")
+        }
         var container = StateContainer()
         var fw = StateWriter()
         fw.write(bytes: firmware)
@@ -100,7 +105,8 @@ public final class MachineCapsule {
             parts.append(Manifest.DiskPart(name: part, size: d.size, layers: d.layers))
         }
         let mem = machine.memory
-        let config = ["memory": String(mem.ramSize), "rtcStart": String(machine.rtcStart)]
+        let config = ["memory": String(mem.ramSize), "rtcStart": String(machine.rtcStart),
+                      "balloon": machine.balloonPCI == nil ? "off" : "on"]
         let ram = UnsafeRawBufferPointer(start: mem.ram, count: mem.ramSize)
         let (manifest, hash) = try store.saveCapsule(name: name, machine: config, state: container, ram: ram,
                                                      previous: lastMemory, dirtyPage: lastMemory == nil ? nil : { mem.isDirty(page: $0) },

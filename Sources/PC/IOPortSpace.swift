@@ -29,6 +29,22 @@ public final class IOPortSpace: IOPortHandler {
         for p in range { owner[Int(p)] = UInt8(index! + 1) }
     }
 
+    /// Gives `device` the ports in `range` only if none of them belongs to
+    /// another device (a PCI BAR the guest programs must not steal COM1).
+    /// Returns whether the claim succeeded.
+    public func claim(_ device: PortDevice, ports range: ClosedRange<UInt16>) -> Bool {
+        let mine = devices.firstIndex { $0 === device }.map { UInt8($0 + 1) }
+        for p in range where owner[Int(p)] != 0 && owner[Int(p)] != mine { return false }
+        register(device, ports: range)
+        return true
+    }
+
+    /// Gives back the ports in `range` that `device` owns (a BAR moved).
+    public func release(_ device: PortDevice, ports range: ClosedRange<UInt16>) {
+        guard let i = devices.firstIndex(where: { $0 === device }) else { return }
+        for p in range where owner[Int(p)] == UInt8(i + 1) { owner[Int(p)] = 0 }
+    }
+
     public func ioRead(port: UInt16, width: Int) -> UInt32 {
         let o = Int(owner[Int(port)])
         if o == 0 {

@@ -43,6 +43,15 @@ public final class Machine {
     /// Disks and CD media attached to the IDE controller, in attach order
     /// (primary master, primary slave, secondary master).
     public private(set) var media: [BlockDevice] = []
+    /// The virtio-balloon function (PCI 00:02.0) when the machine has one.
+    public let balloonPCI: VirtioPCI?
+    public var balloon: VirtioBalloon? { balloonPCI?.device as? VirtioBalloon }
+    /// Demand paging of RAM (a migration's receiver), once enabled.
+    public internal(set) var demandPager: DemandPager? {
+        didSet { demandPager?.onResolved = { [unowned self] p in self.pageRecency?.touch(p) } }
+    }
+    /// Sampled page recency (a migration's sender), once enabled.
+    public internal(set) var pageRecency: PageRecency?
 
     /// Attaches a hard disk to the primary channel (position 0 master, 1 slave).
     public func attachHardDisk(_ disk: BlockDevice, position: Int) {
@@ -66,7 +75,9 @@ public final class Machine {
     /// The calendar time the RTC started from (part of the configuration).
     public let rtcStart: Int64
 
-    public init(memorySize: Int, rtcStart: Int64 = Machine.defaultRTCStart) throws {
+    /// `balloon`: put a virtio-balloon device in PCI slot 2 (part of the
+    /// machine's configuration: a capsule records it).
+    public init(memorySize: Int, rtcStart: Int64 = Machine.defaultRTCStart, balloon: Bool = false) throws {
         self.rtcStart = rtcStart
         guard memorySize >= 1 << 20, memorySize % 4096 == 0 else {
             throw MachineError("memory size must be at least 1 MiB and a multiple of 4 KiB")
@@ -92,6 +103,7 @@ public final class Machine {
         southBridge = Piix3ISABridge()
         fpuError = FPUErrorLatch()
         ide = IdeController(ports: ports, memory: memory)
+        balloonPCI = balloon ? VirtioPCI(device: VirtioBalloon(ramPages: memorySize >> 12), ports: ports, memory: memory) : nil
         rtc.setMemorySize(bytes: UInt64(memorySize))
         rtc.setDefaultEquipment()
         wire()
@@ -122,6 +134,12 @@ public final class Machine {
         pci.attach(ide, device: 1, function: 1)
         ide.irq14 = { pic.setIRQ(14, level: $0) }
         ide.irq15 = { pic.setIRQ(15, level: $0) }
+        if let balloonPCI {
+            pci.attach(balloonPCI, device: Machine.balloonSlot, function: 0)
+            // Slot S pin A reaches PIRQ link (S - 1) mod 4 on this board (see firmware/src/pci.asm).
+            let south = southBridge, link = (Machine.balloonSlot - 1) & 3
+            balloonPCI.setINTx = { south.setPCIInterrupt(pirq: link, source: Machine.balloonSlot * 8, level: $0) }
+        }
 
         ports.register(com1, ports: 0x3F8...0x3FF)
         ports.register(com2, ports: 0x2F8...0x2FF)
@@ -165,6 +183,7 @@ public final class Machine {
         northBridge.reset()
         southBridge.reset()
         ide.reset()
+        balloonPCI?.reset()
         // The RTC keeps running across a reset, as on a PC; A20 follows its sources.
         cpu.setA20(keyboard.a20 || systemControl.a20)
     }
@@ -248,6 +267,7 @@ public final class Machine {
             let done = cpu.instructionCount &- start
             if done >= limit { return .instructionLimit }
             onSliceBoundary?()
+            pageRecency?.sampleIfDue(cpu)
             deliverHostInput()
             scheduler.runDue()
             var slice = limit - done

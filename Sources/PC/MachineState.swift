@@ -21,7 +21,7 @@ extension Machine {
     /// Device sections by name, in a fixed order (restore order matters:
     /// the PIC before the devices that drive its lines).
     var stateDevices: [(String, () -> [String: UInt64], ([String: UInt64]) -> Void)] {
-        [
+        var list: [(String, () -> [String: UInt64], ([String: UInt64]) -> Void)] = [
             ("pic", pic.saveState, pic.restoreState),
             ("pit", pit.saveState, pit.restoreState),
             ("portB", portB.saveState, portB.restoreState),
@@ -37,6 +37,9 @@ extension Machine {
             ("ferr", fpuError.saveState, fpuError.restoreState),
             ("post", post.saveState, post.restoreState),
         ]
+        // Only machines configured with it have the balloon (so older states still load).
+        if let b = balloonPCI { list.append(("virtio-balloon", b.saveState, b.restoreState)) }
+        return list
     }
 
     public func saveState() -> MachineState {

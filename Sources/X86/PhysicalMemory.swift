@@ -98,14 +98,37 @@ public final class PhysicalMemory {
     /// Routes every access to `[base, base+size)` to `handler`.
     public func mapMMIO(base: UInt32, size: UInt32, handler: MMIOHandler) {
         precondition(base & 0xFFF == 0 && size & 0xFFF == 0, "MMIO ranges are page aligned")
-        let index = mmioHandlers.count
-        mmioHandlers.append(handler)
+        // A handler mapped again (a BAR moved) keeps its slot.
+        let index = mmioHandlers.firstIndex { $0 === handler } ?? mmioHandlers.count
+        if index == mmioHandlers.count { mmioHandlers.append(handler) }
         for i in 0..<(size >> 12) {
             let page = (base >> 12) + i
             pageKind[Int(page)] = PageKind.mmio.rawValue
             mmioByPage[page] = index
             romPages[page] = nil
             decodeCache.dropPage(page)
+        }
+    }
+
+    /// Whether no RAM, ROM or MMIO decodes any page of `[base, base+size)`
+    /// (where a PCI memory BAR may go without shadowing anything).
+    public func isUnmapped(base: UInt32, size: UInt32) -> Bool {
+        let first = UInt64(base) >> 12, end = (UInt64(base) + UInt64(size) + 4095) >> 12
+        guard end <= UInt64(PhysicalMemory.pageCount) else { return false }
+        for p in first..<end where pageKind[Int(p)] != PageKind.unmapped.rawValue { return false }
+        return true
+    }
+
+    /// Removes the MMIO pages of `[base, base+size)` that belong to
+    /// `handler` (a PCI BAR moved or was disabled); they read as unmapped
+    /// again. The CPU never caches MMIO pages in its TLB, so nothing to flush.
+    public func unmapMMIO(base: UInt32, size: UInt32, handler: MMIOHandler) {
+        guard let index = mmioHandlers.firstIndex(where: { $0 === handler }) else { return }
+        for i in 0..<(size >> 12) {
+            let page = (base >> 12) &+ i
+            guard mmioByPage[page] == index else { continue }
+            pageKind[Int(page)] = PageKind.unmapped.rawValue
+            mmioByPage[page] = nil
         }
     }
 
@@ -133,6 +156,9 @@ public final class PhysicalMemory {
         default: return nil
         }
     }
+
+    /// Whether `page` is plain RAM now (not shadowed by ROM or a device window).
+    public func isRAM(page: UInt32) -> Bool { kind(ofPage: page) == .ram }
 
     func mmioHandler(forPage page: UInt32) -> MMIOHandler? {
         guard let i = mmioByPage[page] else { return nil }
@@ -247,7 +273,14 @@ public final class PhysicalMemory {
                 let p = romPages[page]!
                 for k in 0..<n { p[Int(a & 0xFFF) + k] = bytes[i + k] }
                 if decodeCache.hasCode(page: page) { decodeCache.written(page: page, offset: Int(a & 0xFFF), count: n) }
-            default: break
+            // DMA into a device window reaches the device, a byte at a time:
+            // a demand-paged page fetches itself on the first byte and is RAM
+            // for the rest, so the kind is looked at again for the next byte.
+            case .mmio:
+                mmioHandler(forPage: page)!.mmioWrite(address: a, width: 1, value: UInt32(bytes[i]))
+                i += 1
+                continue
+            case .unmapped: break
             }
             i += n
         }

@@ -25,6 +25,9 @@ struct MachineOptions: ParsableArguments {
     @Option(help: "Guest RAM, e.g. 16M, 128M, 1G.")
     var memory: String = "128M"
 
+    @Flag(inversion: .prefixedNo, help: "A virtio-balloon device (PCI 00:02.0) the guest's virtio_balloon driver can use; recorded in capsules.")
+    var virtioBalloon = true
+
     var isEmpty: Bool { firmware == nil && kernel == nil && disk.isEmpty && cdrom == nil }
 
     func readFile(_ path: String, what: String) throws -> [UInt8] {
@@ -44,7 +47,7 @@ struct MachineOptions: ParsableArguments {
             throw ValidationError("disk image '\(path)' does not exist")
         }
         do {
-            let machine = try Machine(memorySize: bytes)
+            let machine = try Machine(memorySize: bytes, balloon: virtioBalloon)
             let fw = try firmware.map { try readFile($0, what: "firmware image") } ?? Machine.embeddedBIOS()
             try machine.loadFirmware(fw)
             if let kernel {
