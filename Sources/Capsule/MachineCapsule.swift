@@ -18,6 +18,7 @@ public final class MachineCapsule {
     /// The memory part of the last save (for incremental saves).
     var lastMemory: Manifest.MemoryPart?
     var firmware: [UInt8]
+    private let wrapDisk: ((LayeredDisk) -> BlockDevice)?
 
     static let stateTag = "machine"
     static let firmwareTag = "firmware"
@@ -32,6 +33,7 @@ public final class MachineCapsule {
         self.name = name
         self.machine = machine
         self.firmware = firmware
+        wrapDisk = nil
         disks = []
         for (part, path) in rawDisks {
             let diskName = "\(name).\(part)"
@@ -43,7 +45,11 @@ public final class MachineCapsule {
     }
 
     /// Resumes a capsule: rebuilds the board, restores RAM, disks and state.
-    public init(resuming name: String, store: Store) throws {
+    /// `wrapDisk` may interpose on what the board sees of each disk (the
+    /// debugger's undo journal for reverse execution); saves still go to
+    /// the layered disks themselves.
+    public init(resuming name: String, store: Store, wrapDisk: ((LayeredDisk) -> BlockDevice)? = nil) throws {
+        self.wrapDisk = wrapDisk
         self.store = store
         self.name = name
         let loaded = try store.loadCapsule(name)
@@ -74,7 +80,8 @@ public final class MachineCapsule {
     }
 
     private func attachDisks() {
-        for (part, d) in disks {
+        for (part, layered) in disks {
+            let d: BlockDevice = wrapDisk?(layered) ?? layered
             switch part {
             case "hda": machine.attachHardDisk(d, position: 0)
             case "hdb": machine.attachHardDisk(d, position: 1)

@@ -112,8 +112,13 @@ struct DebugCommand: ParsableCommand {
             }
             let store = try openStore(storeOptions)
             do {
-                let capsule = try MachineCapsule(resuming: name, store: store)
-                return (capsule.machine, [])
+                var journaled: [JournaledDisk] = []
+                let capsule = try MachineCapsule(resuming: name, store: store) { layered in
+                    let d = JournaledDisk(layered)
+                    journaled.append(d)
+                    return d
+                }
+                return (capsule.machine, journaled)
             } catch {
                 throw ValidationError("cannot open capsule '\(name)': \(error)")
             }

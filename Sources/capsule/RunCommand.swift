@@ -54,10 +54,17 @@ struct RunCommand: ParsableCommand {
             }
             let store = try openStore(storeOptions)
             let capsule: MachineCapsule
-            do { capsule = try MachineCapsule(resuming: name, store: store) } catch {
+            // Under gdb, undo journals let reverse execution go back across disk writes.
+            var journaled: [JournaledDisk] = []
+            let wrap: ((LayeredDisk) -> BlockDevice)? = gdb == nil ? nil : { layered in
+                let d = JournaledDisk(layered)
+                journaled.append(d)
+                return d
+            }
+            do { capsule = try MachineCapsule(resuming: name, store: store, wrapDisk: wrap) } catch {
                 throw ValidationError("cannot resume capsule '\(name)': \(error)")
             }
-            try start(capsule.machine, capsule: capsule)
+            try start(capsule.machine, capsule: capsule, journaledDisks: journaled)
             return
         }
         if suspendAfter != nil { throw ValidationError("--suspend-after needs a capsule name (capsule create NAME first)") }
