@@ -385,9 +385,7 @@ public final class GDBSession {
             // The host asked the CPU to stop (signal, console): like Ctrl-C.
             return .stop(cpu.stopRequestedByHost ? 2 : 5, "")
         case .watchpoint(let address):
-            let kinds = watchpoints.filter { $0.address == address }.map(\.kind)
-            let name = kinds.contains(.write) ? "watch" : kinds.contains(.read) ? "rwatch" : "awatch"
-            return .stop(5, "\(name):\(String(address, radix: 16));")
+            return .stop(5, watchReason(address))
         case .halted:
             // HLT with interrupts off waits forever: show where. With them
             // on, the board's clock brings the next interrupt.
@@ -426,16 +424,27 @@ public final class GDBSession {
         return r
     }
 
+    /// The stop reason gdb expects for a watchpoint at `address`.
+    private func watchReason(_ address: UInt32) -> String {
+        let kinds = watchpoints.filter { $0.address == address }.map(\.kind)
+        let name = kinds.contains(.write) ? "watch" : kinds.contains(.read) ? "rwatch" : "awatch"
+        return "\(name):\(String(address, radix: 16));"
+    }
+
     private func reverseExecute(_ reverse: ReverseExecution, step: Bool) {
-        let moved = step ? reverse.reverseStep() : reverse.reverseContinue(breakpoints: cpu.breakpoints)
-        let pc = cpu.linearPC
         let reason: String
-        if !moved {
-            reason = "replaylog:begin;"
-        } else if step {
-            reason = ""
+        if step {
+            reason = reverse.reverseStep() ? "" : "replaylog:begin;"
         } else {
-            reason = hwBreakpoints.contains(pc) && !swBreakpoints.contains(pc) ? "hwbreak:;" : "swbreak:;"
+            switch reverse.reverseContinue(breakpoints: cpu.breakpoints, watchpoints: Array(Set(watchpoints))) {
+            case .historyBegin:
+                reason = "replaylog:begin;"
+            case .breakpoint:
+                let pc = cpu.linearPC
+                reason = hwBreakpoints.contains(pc) && !swBreakpoints.contains(pc) ? "hwbreak:;" : "swbreak:;"
+            case .watchpoint(let address):
+                reason = watchReason(address)
+            }
         }
         lastStop = (5, reason)
         send(stopReply(5, reason))

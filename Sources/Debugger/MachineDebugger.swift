@@ -290,25 +290,46 @@ public final class MachineDebugger {
         return target == first && now - first < count ? .reverseBegin : .stepped
     }
 
-    /// Goes back to the latest earlier stop at a linear or physical breakpoint.
+    /// Goes back to the latest earlier stop at a linear or physical
+    /// breakpoint, or to just before the latest earlier instruction that
+    /// triggered a watchpoint (conditions are honoured for both).
     public func reverseContinue() throws -> Stop {
         guard let reverse else { throw DebuggerError("reverse execution is off for this machine") }
         refreshPhysicalAliases()
         let all = linearBreakpoints.union(physicalAliases)
         let stops = breakpoints
-        let hit = reverse.lastHit(before: cpu.instructionCount, breakpoints: all) { [cpu] in
-            let pc = cpu.linearPC
-            let phys = cpu.debugTranslate(pc)
-            return stops.contains { b in
-                (b.kind == .linear(pc) || (phys != nil && b.kind == .physical(phys!))) && (b.condition?.holds(cpu) ?? true)
+        let watches = stops.compactMap { b -> Watchpoint? in if case .watch(let w) = b.kind { return w } else { return nil } }
+        var watchIDs: [Int] = []
+        let hit = reverse.lastHit(before: cpu.instructionCount, breakpoints: all, watchpoints: watches) { [cpu] stop in
+            switch stop {
+            case .breakpoint:
+                let pc = cpu.linearPC
+                let phys = cpu.debugTranslate(pc)
+                return stops.contains { b in
+                    (b.kind == .linear(pc) || (phys != nil && b.kind == .physical(phys!))) && (b.condition?.holds(cpu) ?? true)
+                }
+            case .watchpoint(let a):
+                let w = cpu.lastWatchpointHit
+                guard let b = stops.first(where: { b in
+                    if case .watch(let x) = b.kind { return (w.map { $0 == x } ?? (x.address == a)) && (b.condition?.holds(cpu) ?? true) }
+                    return false
+                }) else { return false }
+                watchIDs.append(b.id)
+                return true
+            case .historyBegin:
+                return false
             }
         }
-        if let hit {
-            _ = reverse.travelToHit(hit, breakpoints: all)
-            return classify(.breakpoint, previousEIP: cpu.linearPC, stepping: true) ?? .stepped
+        guard let hit else {
+            if let first = reverse.earliest { reverse.travel(to: first) }
+            return .reverseBegin
         }
-        if let first = reverse.earliest { reverse.travel(to: first) }
-        return .reverseBegin
+        reverse.travelToHit(hit, breakpoints: all)
+        if case .watchpoint(let a) = hit.stop {
+            // Standing before the accessing instruction: it is the next one.
+            return .watchpoint(watchIDs.last ?? 0, address: a, previousEIP: cpu.linearPC)
+        }
+        return classify(.breakpoint, previousEIP: cpu.linearPC, stepping: true) ?? .stepped
     }
 
     // MARK: Host input

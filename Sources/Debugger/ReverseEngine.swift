@@ -227,44 +227,61 @@ public final class ReverseEngine: ReverseExecution {
         return travel(to: count - 1)
     }
 
-    public func reverseContinue(breakpoints: Set<UInt32>) -> Bool {
-        guard let first = earliest else { return false }
-        if let hit = lastHit(before: count, breakpoints: breakpoints, accept: { true }) {
-            return suspendingStops {
-                reach(hit, breakpoints: breakpoints)
-                return true
-            }
+    public func reverseContinue(breakpoints: Set<UInt32>, watchpoints: [Watchpoint]) -> ReverseStop {
+        guard let first = earliest else { return .historyBegin }
+        if let hit = lastHit(before: count, breakpoints: breakpoints, watchpoints: watchpoints, accept: { _ in true }) {
+            travelToHit(hit, breakpoints: breakpoints)
+            return hit.stop
         }
         travel(to: first)
-        return false
+        return .historyBegin
     }
 
-    /// The latest instruction count before `now` at which the machine stood
-    /// on one of `breakpoints` (linear addresses) and `accept` (asked in
-    /// the machine state of that moment) agreed. Leaves the machine
-    /// somewhere in the past: the caller travels on.
-    public func lastHit(before now: UInt64, breakpoints: Set<UInt32>, accept: () -> Bool) -> UInt64? {
-        guard !breakpoints.isEmpty else { return nil }
+    /// A moment reverse-continue can stop at.
+    public struct Hit: Equatable {
+        /// The instruction count to stand at.
+        public var count: UInt64
+        public var stop: ReverseStop
+    }
+
+    /// The latest moment before `now` at which the machine stood on one of
+    /// `breakpoints` (linear addresses), or was about to run an instruction
+    /// that triggers one of `watchpoints`, and `accept` (asked in the
+    /// machine state right after the stop, with the stop's kind) agreed.
+    /// Leaves the machine somewhere in the past: the caller travels on.
+    public func lastHit(before now: UInt64, breakpoints: Set<UInt32>, watchpoints: [Watchpoint] = [],
+                        accept: (ReverseStop) -> Bool) -> Hit? {
+        guard !breakpoints.isEmpty || !watchpoints.isEmpty else { return nil }
         if !replaying { advanceFrontier() }
-        return suspendingStops { () -> UInt64? in
+        return suspendingStops { () -> Hit? in
             var i = checkpoints.lastIndex(where: { $0.count < now }) ?? -1
             let cpu = machine.cpu
             while i >= 0 {
                 let end = i + 1 < checkpoints.count ? min(checkpoints[i + 1].count, now) : now
                 restore(i)
-                var hits: [UInt64] = []
+                var hits: [Hit] = []
                 for a in breakpoints { cpu.addBreakpoint(linear: a) }
+                for w in watchpoints { cpu.addWatchpoint(w) }
                 while count < end {
                     let before = count
                     let reason = machine.run(instructions: end - count)
                     if reason == .breakpoint {
-                        if count < now, accept() { hits.append(count) }
+                        if count < now, accept(.breakpoint) { hits.append(Hit(count: count, stop: .breakpoint)) }
                         cpu.skipBreakpointOnce = true
+                        continue
+                    }
+                    if case .watchpoint(let a) = reason {
+                        // The trap comes after the accessing instruction;
+                        // reversing, the stop is before it.
+                        if count > 0, accept(.watchpoint(address: a)) {
+                            hits.append(Hit(count: count - 1, stop: .watchpoint(address: a)))
+                        }
                         continue
                     }
                     if reason != .instructionLimit || count == before { break }
                 }
                 for a in breakpoints { cpu.removeBreakpoint(linear: a) }
+                for w in watchpoints { cpu.removeWatchpoint(w) }
                 cpu.skipBreakpointOnce = false
                 if let h = hits.last { return h }
                 i -= 1
@@ -274,11 +291,14 @@ public final class ReverseEngine: ReverseExecution {
     }
 
     /// Travels to a hit `lastHit` found.
-    @discardableResult
-    public func travelToHit(_ hit: UInt64, breakpoints: Set<UInt32>) -> Bool {
+    public func travelToHit(_ hit: Hit, breakpoints: Set<UInt32>) {
         suspendingStops {
-            reach(hit, breakpoints: breakpoints)
-            return true
+            if hit.stop == .breakpoint {
+                reach(hit.count, breakpoints: breakpoints)
+            } else if let i = checkpoints.lastIndex(where: { $0.count <= hit.count }) {
+                restore(i)
+                replay(to: hit.count)
+            }
         }
     }
 

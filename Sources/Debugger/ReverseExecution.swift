@@ -1,3 +1,16 @@
+import X86
+
+/// Where a reverse-continue stopped.
+public enum ReverseStop: Equatable {
+    /// On a breakpoint: the instruction at the linear PC has not run yet.
+    case breakpoint
+    /// Just before the instruction whose access to `address` triggered a
+    /// watchpoint: going backwards, that access is the latest one undone.
+    case watchpoint(address: UInt32)
+    /// Nothing hit: the machine stands at the beginning of its history.
+    case historyBegin
+}
+
 /// Going backwards, for gdb's `reverse-stepi` (`bs`) and
 /// `reverse-continue` (`bc`). The machine side (checkpoints plus
 /// deterministic replay) implements it; the GDB server only advertises
@@ -7,8 +20,8 @@ public protocol ReverseExecution: AnyObject {
     /// begins here (nothing was undone).
     func reverseStep() -> Bool
 
-    /// Moves the machine back to the most recent earlier instruction
-    /// boundary whose linear PC is in `breakpoints`. False when none was
-    /// found and the machine now stands at the beginning of its history.
-    func reverseContinue(breakpoints: Set<UInt32>) -> Bool
+    /// Moves the machine back to the most recent earlier moment at which
+    /// it stood on one of `breakpoints` (linear PCs) or was about to run an
+    /// instruction that triggers one of `watchpoints`, whichever is later.
+    func reverseContinue(breakpoints: Set<UInt32>, watchpoints: [Watchpoint]) -> ReverseStop
 }

@@ -220,13 +220,17 @@ final class GDBProtocolTests: XCTestCase {
                 cpu.eip = 0x1005
                 return true
             }
-            func reverseContinue(breakpoints: Set<UInt32>) -> Bool {
+            func reverseContinue(breakpoints: Set<UInt32>, watchpoints: [Watchpoint]) -> ReverseStop {
                 if let b = breakpoints.first {
                     cpu.eip = b
-                    return true
+                    return .breakpoint
+                }
+                if let w = watchpoints.first {
+                    cpu.eip = 0x1003
+                    return .watchpoint(address: w.address)
                 }
                 cpu.eip = 0x1000
-                return false
+                return .historyBegin
             }
         }
         let cpu = TestGuest.make()
@@ -241,6 +245,10 @@ final class GDBProtocolTests: XCTestCase {
         XCTAssertEqual(c.request("Z0,1005,1"), "OK")
         XCTAssertTrue(c.request("bc")?.hasPrefix("T05swbreak:;") == true)
         XCTAssertEqual(cpu.eip, 0x1005)
+        XCTAssertEqual(c.request("z0,1005,1"), "OK")
+        XCTAssertEqual(c.request("Z2,2000,4"), "OK")
+        XCTAssertTrue(c.request("bc")?.hasPrefix("T05watch:2000;") == true, "the stub names the watchpoint a reverse-continue stopped at")
+        XCTAssertEqual(cpu.eip, 0x1003)
         c.send("k")
         XCTAssertEqual(bg.finish(), .killed)
     }

@@ -99,6 +99,30 @@ final class MachineDebuggerTests: XCTestCase {
         XCTAssertTrue(commands.execute("break 0x100c if foo==1").output.hasPrefix("error: condition: unknown register"))
     }
 
+    /// reverse-continue stops before the latest earlier instruction that
+    /// wrote a watched location: the write is undone, the writer is next.
+    func testReverseContinueStopsBeforeTheLatestWatchedWrite() throws {
+        let (machine, debugger, commands) = try makeMachine(ReverseGDBTests.loop)
+        XCTAssertEqual(debugger.step(1 + 4 * 9 + 2), .stepped) // ecx = 10, [0x3000] = 10, about to out
+        XCTAssertEqual(machine.cpu.gpr(1), 10)
+        XCTAssertEqual(machine.memory.read(0x3000, count: 1), [10])
+        XCTAssertTrue(commands.execute("watch 0x3000 4").output.hasPrefix("watchpoint 1"))
+        let back = commands.execute("reverse-continue").output
+        XCTAssertTrue(back.hasPrefix("stopped: watchpoint 1"), back)
+        XCTAssertEqual(machine.cpu.eip, 0x1006, "standing on the mov that wrote")
+        XCTAssertEqual(machine.cpu.gpr(1), 10)
+        XCTAssertEqual(machine.memory.read(0x3000, count: 1), [9], "the write is undone")
+        let again = commands.execute("reverse-continue").output
+        XCTAssertTrue(again.hasPrefix("stopped: watchpoint 1"), again)
+        XCTAssertEqual(machine.cpu.gpr(1), 9)
+        XCTAssertEqual(machine.memory.read(0x3000, count: 1), [8])
+        // Forward again: the write happens and the watchpoint reports it.
+        let fwd = commands.execute("continue").output
+        XCTAssertTrue(fwd.hasPrefix("stopped: watchpoint 1"), fwd)
+        XCTAssertEqual(machine.memory.read(0x3000, count: 1), [9])
+        XCTAssertEqual(machine.cpu.eip, 0x100C)
+    }
+
     /// The teaching view names every field the decoder found.
     func testDecodeShowsPrefixesModRMSIBDisplacementAndImmediate() throws {
         // 66 C7 84 8B 78 56 34 12 CD AB   mov word [ebx+ecx*4+0x12345678], 0xabcd

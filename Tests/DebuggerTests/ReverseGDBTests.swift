@@ -73,4 +73,41 @@ final class ReverseGDBTests: XCTestCase {
         XCTAssertNotNil(printed(out, "BACK_EIP"), context)
         XCTAssertTrue(out.contains("No more reverse-execution history"), context)
     }
+
+    /// gdb's `reverse-continue` with a hardware watchpoint stops before the
+    /// latest earlier write to the watched word: the write is undone.
+    func testRealGDBReverseContinueToAWatchpoint() throws {
+        let machine = try Machine(memorySize: 16 << 20)
+        machine.cpu.enterFlat32(cpl: 0)
+        machine.memory.write(ReverseGDBTests.loop, at: 0x1000)
+        machine.cpu.eip = 0x1000
+        let engine = ReverseEngine(machine: machine, interval: 64)
+        let server = try GDBServer(machine: machine, port: 0, reverseEngine: engine)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            _ = server.waitForDebugger(timeoutMs: 30_000)
+            done.signal()
+        }.start()
+        guard let out = try runGDB([
+            "set architecture i386",
+            "target remote 127.0.0.1:\(server.port)",
+            "stepi 201",                    // 50 rounds: ecx = [0x3000] = 50, at the inc
+            "printf \"NOW_ECX=%x MEM=%x\\n\", $ecx, *(int*)0x3000",
+            "watch *(int*)0x3000",
+            "reverse-continue",
+            "printf \"RW_EIP=%x ECX=%x MEM=%x\\n\", $eip, $ecx, *(int*)0x3000",
+            "reverse-continue",
+            "printf \"RW2_EIP=%x ECX=%x MEM=%x\\n\", $eip, $ecx, *(int*)0x3000",
+            "continue",
+            "printf \"FW_EIP=%x MEM=%x\\n\", $eip, *(int*)0x3000",
+            "kill",
+        ], timeout: 120) else { throw XCTSkip("gdb is not installed") }
+        _ = done.wait(timeout: .now() + 30)
+        server.close()
+        let context = "gdb output:\n\(out)"
+        XCTAssertTrue(out.contains("NOW_ECX=32 MEM=32"), context)
+        XCTAssertTrue(out.contains("RW_EIP=1006 ECX=32 MEM=31"), "stopped on the mov that wrote, before it ran\n" + context)
+        XCTAssertTrue(out.contains("RW2_EIP=1006 ECX=31 MEM=30"), context)
+        XCTAssertTrue(out.contains("FW_EIP=100c MEM=31"), "forward again the same write fires the watchpoint\n" + context)
+    }
 }
