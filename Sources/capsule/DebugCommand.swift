@@ -112,12 +112,7 @@ struct DebugCommand: ParsableCommand {
             }
             let store = try openStore(storeOptions)
             do {
-                var journaled: [JournaledDisk] = []
-                let capsule = try MachineCapsule(resuming: name, store: store) { layered in
-                    let d = JournaledDisk(layered)
-                    journaled.append(d)
-                    return d
-                }
+                let (capsule, journaled) = try MachineCapsule.resumingJournaled(name, store: store)
                 return (capsule.machine, journaled)
             } catch {
                 throw ValidationError("cannot open capsule '\(name)': \(error)")

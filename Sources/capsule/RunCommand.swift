@@ -56,12 +56,13 @@ struct RunCommand: ParsableCommand {
             let capsule: MachineCapsule
             // Under gdb, undo journals let reverse execution go back across disk writes.
             var journaled: [JournaledDisk] = []
-            let wrap: ((LayeredDisk) -> BlockDevice)? = gdb == nil ? nil : { layered in
-                let d = JournaledDisk(layered)
-                journaled.append(d)
-                return d
-            }
-            do { capsule = try MachineCapsule(resuming: name, store: store, wrapDisk: wrap) } catch {
+            do {
+                if gdb == nil {
+                    capsule = try MachineCapsule(resuming: name, store: store)
+                } else {
+                    (capsule, journaled) = try MachineCapsule.resumingJournaled(name, store: store)
+                }
+            } catch {
                 throw ValidationError("cannot resume capsule '\(name)': \(error)")
             }
             try start(capsule.machine, capsule: capsule, journaledDisks: journaled)
