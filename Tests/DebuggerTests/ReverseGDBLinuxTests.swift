@@ -7,33 +7,10 @@ import XCTest
 /// earlier breakpoint hit.
 final class ReverseGDBLinuxTests: XCTestCase {
     func testRealGDBReverseOnTheLinuxGuest() throws {
-        let guest = try DebugScript.guestDirectory()
-        let port = UInt16(20000 + Int(getpid() % 20000))
-        let p = Process()
-        p.executableURL = try DebugScript.binary()
-        p.arguments = ["run", "--kernel", guest.appendingPathComponent("vmlinuz").path,
-                       "--initrd", guest.appendingPathComponent("initrd.gz").path,
-                       "--append", "console=ttyS0 acpi=off", "--memory", "128M",
-                       "--serial", "none", "--gdb", String(port), "--gdb-wait"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        defer { if p.isRunning { p.terminate() } }
-        // Wait until the server listens (a probe connection would become the session).
-        let stderr = Box("")
-        let lock = NSLock()
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            lock.lock(); stderr.value += String(decoding: d, as: UTF8.self); lock.unlock()
-        }
-        var ready = false
-        for _ in 0..<600 where !ready {
-            usleep(50_000)
-            lock.lock(); ready = stderr.value.contains("waiting for gdb"); lock.unlock()
-        }
-        XCTAssertTrue(ready, "capsule run --gdb did not start: \(stderr.value)")
+        let target = try LinuxGDBTarget()
+        defer { target.finish() }
+        XCTAssertTrue(target.waitUntilListening(), "capsule run --gdb did not start: \(target.stderr)")
+        let port = target.port
         guard let out = try runGDB([
             "set architecture i386",
             "target remote 127.0.0.1:\(port)",
@@ -54,8 +31,7 @@ final class ReverseGDBLinuxTests: XCTestCase {
             "monitor statehash",
             "kill",
         ], timeout: 300) else { throw XCTSkip("gdb is not installed") }
-        p.waitUntilExit()
-        err.fileHandleForReading.readabilityHandler = nil
+        target.process.waitUntilExit()
         let context = "gdb output:\n\(out)"
         let hashes = out.split(separator: "\n").filter { $0.hasPrefix("statehash ") }
         let counts = out.split(separator: "\n").filter { $0.hasSuffix("instructions retired") }.compactMap { UInt64($0.split(separator: " ")[0]) }
