@@ -112,8 +112,11 @@ public final class MachineCapsule {
             parts.append(Manifest.DiskPart(name: part, size: d.size, layers: d.layers))
         }
         let mem = machine.memory
-        let config = ["memory": String(mem.ramSize), "rtcStart": String(machine.rtcStart),
+        var config = ["memory": String(mem.ramSize), "rtcStart": String(machine.rtcStart),
                       "balloon": machine.balloonPCI == nil ? "off" : "on"]
+        // Informational (the migration report counts them apart): zero pages
+        // the balloon holds, which the memory part leaves out like any zero page.
+        if machine.balloonPCI != nil { config["balloonPages"] = String(machine.balloonSkippablePages().count) }
         let ram = UnsafeRawBufferPointer(start: mem.ram, count: mem.ramSize)
         let (manifest, hash) = try store.saveCapsule(name: name, machine: config, state: container, ram: ram,
                                                      previous: lastMemory, dirtyPage: lastMemory == nil ? nil : { mem.isDirty(page: $0) },

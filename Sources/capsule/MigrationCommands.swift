@@ -110,10 +110,25 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Keep the local capsule after the receiver has committed it.") var keep = false
     @Flag(help: "Print the report as JSON.") var json = false
     @Option(help: "Reconnect this many times after a dropped connection (the transfer resumes).") var retries = 5
+    @Option(help: "Before sending, inflate the guest's balloon: auto (leave the guest its working set), a size such as 64M, or off. The guest deflates after resume.")
+    var balloon = "off"
+    @Option(help: "Virtual seconds the guest may take to inflate the balloon.") var balloonWait = 10.0
 
     func run() throws {
         let store = try openStore(storeOptions)
         _ = try HostPortArgument.check(to, option: "--to")
+        let balloonSize: MigrationBalloon.Size?
+        do { balloonSize = try MigrationBalloon.parse(balloon) { parseSize($0).map(UInt64.init) } } catch {
+            throw ValidationError("\(error)")
+        }
+        if let balloonSize {
+            do {
+                let o = try MigrationBalloon.inflate(capsule: name, store: store, size: balloonSize, waitSeconds: balloonWait)
+                stderrLine("capsule migrate: balloon: \(o.inflatedPages) of \(o.targetPages) pages (\(o.inflatedPages / 256) MiB) inflated in \(String(format: "%.2f", o.virtualSeconds)) s of guest time: \(o.note)")
+            } catch {
+                throw CommandFailure("balloon before migrating '\(name)' failed: \(error)")
+            }
+        }
         let wrap = try transport.channelMaker(role: .client, address: to)
         let address = to, timeout = transport.timeout
         let m = Migrator(store: store) { () throws(ChannelError) -> MigrationChannel in

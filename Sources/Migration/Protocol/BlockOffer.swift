@@ -17,6 +17,10 @@ struct BlockOffer {
     var digest = BlockName.zero
     /// Zero pages and zero layer entries: never sent.
     var zeroBlocks = 0
+    /// Of the zero memory pages, those the guest's balloon held when the
+    /// capsule was saved (the manifest's `machine.balloonPages`): reported
+    /// apart from `zeroBlocks`, never sent either.
+    var balloonBlocks = 0
 
     /// The distinct layers of the manifest's disks, bottom first per disk.
     static func layerNames(_ m: Manifest) -> [BlockName] {
@@ -36,6 +40,9 @@ struct BlockOffer {
             hasher.update(n.bytes)
         }
         zeroBlocks = m.memory.pageCount - m.memory.pages.count
+        // A hostile or stale count cannot claim more pages than are absent.
+        balloonBlocks = max(0, min(Int(m.machine["balloonPages"] ?? "") ?? 0, zeroBlocks))
+        zeroBlocks -= balloonBlocks
         for i in m.memory.pages.keys.sorted() { add(m.memory.pages[i]!, .memory, -1) }
         let order = BlockOffer.layerNames(m)
         for (li, l) in order.enumerated() {

@@ -136,6 +136,7 @@ final class ReceiverSession {
             if !stats.skipCountsSet {
                 stats.skipCountsSet = true
                 stats.skippedZero = offer.zeroBlocks
+                stats.skippedBalloon = offer.balloonBlocks
                 stats.skippedPresent = offer.count - missing.count
             }
             if missing.isEmpty && !wantsState && !wantsLog {

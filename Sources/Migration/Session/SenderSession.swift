@@ -70,6 +70,7 @@ final class SenderSession {
                     // Committed without asking for anything: the receiver had it all.
                     stats.skipCountsSet = true
                     stats.skippedZero = offer.zeroBlocks
+                    stats.skippedBalloon = offer.balloonBlocks
                     stats.skippedPresent = offer.count
                     stats.skippedInPresentLayers = (0..<offer.count).filter { offer.layerOf[$0] >= 0 && !wantedLayer.contains(Int(offer.layerOf[$0])) }.count
                 }
@@ -90,6 +91,7 @@ final class SenderSession {
             if !stats.skipCountsSet {
                 stats.skipCountsSet = true
                 stats.skippedZero = offer.zeroBlocks
+                stats.skippedBalloon = offer.balloonBlocks
                 let wantedSet = Set(need.indexes)
                 for i in 0..<offer.count where !wantedSet.contains(i) {
                     stats.skippedPresent += 1

@@ -25,6 +25,14 @@ extension Machine {
         return t.status & VirtioStatus.driverOK != 0 && !t.broken
     }
 
+    /// The guest's latest memory statistics (virtio 1.x 5.5.6.3 tags:
+    /// 4 free, 5 total, 6 available, 7 caches; bytes), from the stats queue.
+    public var balloonStats: [UInt16: UInt64] { balloon?.stats ?? [:] }
+
+    /// Asks the guest's driver for fresh statistics; they arrive when the
+    /// guest runs.
+    public func requestBalloonStats() { balloon?.requestStats() }
+
     /// Frames inflated into the balloon, ascending.
     public var balloonInflatedPages: [UInt32] { balloon?.inflated.pages ?? [] }
 
