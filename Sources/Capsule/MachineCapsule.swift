@@ -7,7 +7,8 @@ extension LayeredDisk: BlockDevice {}
 /// A running machine as a capsule in a store: what `capsule create`,
 /// `capsule run NAME` and suspend do. The manifest's machine configuration
 /// says how to rebuild the board (RAM size, RTC start); the state file
-/// holds the firmware image and the machine state; RAM goes page by page
+/// holds the firmware image and one section per component
+/// (`MachineSections`); RAM goes page by page
 /// into the block store; each disk is a copy-on-write layer chain.
 public final class MachineCapsule {
     public let store: Store
@@ -20,7 +21,6 @@ public final class MachineCapsule {
     var firmware: [UInt8]
     private let wrapDisk: ((LayeredDisk) -> BlockDevice)?
 
-    static let stateTag = "machine"
     static let firmwareTag = "firmware"
 
     /// A new capsule from a machine that has been set up but has executed
@@ -60,16 +60,21 @@ public final class MachineCapsule {
         let rtc = m.machine["rtcStart"].flatMap(Int64.init) ?? Machine.defaultRTCStart
         // Capsules from before the balloon existed have no "balloon" entry: no device.
         machine = try Machine(memorySize: mem, rtcStart: rtc, balloon: m.machine["balloon"] == "on")
-        let restore = loaded.state.restorer()
-        var fw = try restore.section(MachineCapsule.firmwareTag)
-        var fr = StateReader(fw)
-        firmware = try fr.readBytes()
-        fw = try restore.section(MachineCapsule.stateTag)
-        guard fw.version <= 1 else {
-            throw CapsuleError.part("capsule \(name): state", .other("section 'machine' version \(fw.version) is newer than this build understands (max 1)"))
+        let state: MachineState
+        do {
+            let restore = loaded.state.restorer()
+            let fw = try restore.section(MachineCapsule.firmwareTag)
+            guard fw.version <= 1 else {
+                throw CapsuleError.sectionVersion("section \(MachineCapsule.firmwareTag) version \(fw.version) is newer than this build understands (max 1)")
+            }
+            var fr = StateReader(fw)
+            firmware = try fr.readBytes()
+            try fr.finish()
+            state = try MachineSections.machineState(from: restore, fresh: machine.saveState())
+            try restore.finish()
+        } catch let e as CapsuleError {
+            throw CapsuleError.part("capsule \(name): state", e)
         }
-        var r = StateReader(fw)
-        let state = try r.readJSON(MachineState.self)
         try machine.loadFirmware(firmware)
         disks = try m.disks.map { ($0.name, try store.workingDisk(capsule: name, part: $0)) }
         try store.loadMemory(m, into: UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize))
@@ -102,9 +107,7 @@ public final class MachineCapsule {
         var fw = StateWriter()
         fw.write(bytes: firmware)
         container.add(fw.section(tag: MachineCapsule.firmwareTag, version: 1))
-        var w = StateWriter()
-        try w.write(json: machine.saveState())
-        container.add(w.section(tag: MachineCapsule.stateTag, version: 1))
+        MachineSections.add(machine.saveState(), to: &container)
         var parts: [Manifest.DiskPart] = []
         for (part, d) in disks {
             try d.flush()
