@@ -20,6 +20,13 @@ public final class MachineCapsule {
     var lastMemory: Manifest.MemoryPart?
     var firmware: [UInt8]
     private let wrapDisk: ((LayeredDisk) -> BlockDevice)?
+    /// The capsule this machine resumed from, with the instruction count
+    /// and input-log length there: the start of the run being recorded.
+    /// Nil for a capsule being created (there is no run to record).
+    private var base: (loaded: Store.Loaded, instructions: UInt64, events: Int)?
+    /// Set when a debugger drives the run (gdb can change registers and
+    /// memory outside the input log): the run is recorded as not replayable.
+    public var debugged = false
 
     static let firmwareTag = "firmware"
 
@@ -53,14 +60,36 @@ public final class MachineCapsule {
         self.store = store
         self.name = name
         let loaded = try store.loadCapsule(name)
+        var layered: [(part: String, disk: LayeredDisk)] = []
+        (machine, firmware) = try MachineCapsule.machine(for: loaded, store: store) { part in
+            let d = try store.workingDisk(capsule: name, part: part)
+            layered.append((part.name, d))
+            return wrapDisk?(d) ?? d
+        }
+        disks = layered
+        machine.memory.clearDirty()
+        lastMemory = loaded.manifest.memory
+        // The state resumed from is the replay base of the run that follows.
+        base = (loaded, machine.cpu.instructionCount, machine.inputLog.count)
+        machine.queuedInputLog = []
+    }
+
+    /// Rebuilds the machine a loaded capsule describes: the board from the
+    /// manifest's configuration, the firmware and every component from the
+    /// state sections, RAM from the memory part, and each disk as `disk`
+    /// makes it (the capsule's working disk, or a scratch overlay for a replay).
+    static func machine(for loaded: Store.Loaded, store: Store,
+                        disk: (Manifest.DiskPart) throws -> BlockDevice) throws -> (Machine, [UInt8]) {
         let m = loaded.manifest
+        let name = m.name
         guard let mem = m.machine["memory"].flatMap(Int.init) else {
             throw CapsuleError.part("capsule \(name): manifest", .other("machine configuration has no valid 'memory'"))
         }
         let rtc = m.machine["rtcStart"].flatMap(Int64.init) ?? Machine.defaultRTCStart
         // Capsules from before the balloon existed have no "balloon" entry: no device.
-        machine = try Machine(memorySize: mem, rtcStart: rtc, balloon: m.machine["balloon"] == "on")
+        let machine = try Machine(memorySize: mem, rtcStart: rtc, balloon: m.machine["balloon"] == "on")
         let state: MachineState
+        let firmware: [UInt8]
         do {
             let restore = loaded.state.restorer()
             let fw = try restore.section(MachineCapsule.firmwareTag)
@@ -76,23 +105,24 @@ public final class MachineCapsule {
             throw CapsuleError.part("capsule \(name): state", e)
         }
         try machine.loadFirmware(firmware)
-        disks = try m.disks.map { ($0.name, try store.workingDisk(capsule: name, part: $0)) }
+        var devices: [(String, BlockDevice)] = []
+        for part in m.disks { devices.append((part.name, try disk(part))) }
         try store.loadMemory(m, into: UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize))
-        attachDisks()
+        for (part, d) in devices { attach(d, as: part, to: machine) }
         try machine.restoreState(state)
-        machine.memory.clearDirty()
-        lastMemory = m.memory
+        return (machine, firmware)
+    }
+
+    static func attach(_ d: BlockDevice, as part: String, to machine: Machine) {
+        switch part {
+        case "hda": machine.attachHardDisk(d, position: 0)
+        case "hdb": machine.attachHardDisk(d, position: 1)
+        default: machine.attachCDROM(d)
+        }
     }
 
     private func attachDisks() {
-        for (part, layered) in disks {
-            let d: BlockDevice = wrapDisk?(layered) ?? layered
-            switch part {
-            case "hda": machine.attachHardDisk(d, position: 0)
-            case "hdb": machine.attachHardDisk(d, position: 1)
-            default: machine.attachCDROM(d)
-            }
-        }
+        for (part, layered) in disks { MachineCapsule.attach(wrapDisk?(layered) ?? layered, as: part, to: machine) }
     }
 
     /// Saves the machine as this capsule (replacing the previous version
@@ -118,9 +148,21 @@ public final class MachineCapsule {
         let config = ["memory": String(mem.ramSize), "rtcStart": String(machine.rtcStart),
                       "balloon": machine.balloonPCI == nil ? "off" : "on"]
         let ram = UnsafeRawBufferPointer(start: mem.ram, count: mem.ramSize)
+        // The run since the resume, recorded in the input log, with the
+        // capsule it started from kept as its replay base.
+        var log: (bytes: [UInt8], events: Int)?
+        var replayBase: Store.ReplayBase?
+        if let b = base {
+            let events = Array(machine.inputLog.dropFirst(b.events))
+            let record = RunRecord(base: b.loaded.manifestHash, baseInstructions: b.instructions, baseEventCount: b.events,
+                                   end: machine.runEnd, events: events, queued: machine.queuedInputLog, debugged: debugged)
+            log = (record.encoded(), events.count)
+            replayBase = Store.ReplayBase(manifestBytes: b.loaded.manifestBytes, stateFile: b.loaded.manifest.state.file,
+                                          stateBytes: b.loaded.state.encoded())
+        }
         let (manifest, hash) = try store.saveCapsule(name: name, machine: config, state: container, ram: ram,
                                                      previous: lastMemory, dirtyPage: lastMemory == nil ? nil : { mem.isDirty(page: $0) },
-                                                     disks: parts)
+                                                     disks: parts, inputLog: log, replayBase: replayBase)
         mem.clearDirty()
         lastMemory = manifest.memory
         return hash

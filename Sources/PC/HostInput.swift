@@ -19,11 +19,13 @@ extension Machine {
     /// Queues bytes typed on the host for COM1; they reach the UART as its
     /// receive FIFO has room.
     public func queueSerialInput(_ bytes: [UInt8]) {
+        queuedInputLog.append(InputReplay.Queued(time: scheduler.now, serial: bytes))
         pendingSerialInput.append(contentsOf: bytes)
     }
 
     /// Queues characters typed on the host as PS/2 key events.
     public func queueKeyboardInput(_ bytes: [UInt8]) {
+        queuedInputLog.append(InputReplay.Queued(time: scheduler.now, keyboard: bytes))
         pendingKeyEvents.append(contentsOf: KeyboardLayout.events(for: bytes))
     }
 
