@@ -8,7 +8,7 @@ import PC
 ///
 /// Encoded as a state container (docs/capsule-format.md, "Input log"):
 /// sections `run` v1, `events` v1 and `queued` v1.
-public struct RunRecord: Equatable {
+public struct RunRecord: Equatable, Sendable {
     /// Manifest hash of the capsule the run resumed from.
     public var base: BlockName
     /// Instruction count at the base.

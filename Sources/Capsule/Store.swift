@@ -505,12 +505,16 @@ public final class Store {
         public var parent: Manifest.Parent?
         public var machine: [String: String]
         public var stateBytes: UInt64
-        public var stateSections: [(tag: String, version: Int, bytes: Int)]
+        public var stateSections: [(tag: String, version: Int, bytes: Int, subsections: [String])]
         public var memoryPages: Int
         /// Pages that are not zero (and so are in the page map).
         public var memoryStoredPages: Int
         public var disks: [(name: String, size: UInt64, layers: Int, blocks: Int)]
         public var inputLogEvents: Int
+        /// The recorded last run (`capsule replay`), if the input log is one.
+        public var run: RunRecord?
+        /// Whether the run's replay base is kept here.
+        public var replayBaseKept: Bool
         /// Distinct blocks the capsule references.
         public var distinctBlocks: Int
         /// Bytes in the store (compressed blocks, layer files, state and
@@ -545,6 +549,7 @@ public final class Store {
             let s = layers.storedSize(l) ?? 0
             if others.layers.contains(l) { shared += s } else { unique += s }
         }
+        let run = (try? runRecord(of: loaded)) ?? nil
         var disks: [(String, UInt64, Int, Int)] = []
         for d in m.disks {
             var n = 0
@@ -553,9 +558,13 @@ public final class Store {
         }
         return Inspection(name: name, manifestHash: loaded.manifestHash, created: m.created, parent: m.parent,
                           machine: m.machine, stateBytes: m.state.size,
-                          stateSections: loaded.state.sections.map { ($0.tag, $0.version, $0.encoded().count) },
+                          stateSections: loaded.state.sections.map { s in
+                              (s.tag, s.version, s.encoded().count, s.subsections.map { "\($0.tag) v\($0.version)" })
+                          },
                           memoryPages: m.memory.pageCount, memoryStoredPages: m.memory.pages.count, disks: disks,
-                          inputLogEvents: m.inputLog?.events ?? 0, distinctBlocks: mine.blocks.count,
+                          inputLogEvents: m.inputLog?.events ?? 0, run: run,
+                          replayBaseKept: run.map { r in ((try? replayBase(of: name, record: r)) ?? nil) != nil } ?? false,
+                          distinctBlocks: mine.blocks.count,
                           uniqueBytes: unique, sharedBytes: shared)
     }
 }

@@ -87,20 +87,8 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(files, [Store.baseFileName(r.base)])
     }
 
-    /// Rewrites the capsule with a different (but intact) run record.
     func recommit(_ name: String, _ edit: (inout RunRecord) -> Void) throws {
-        let loaded = try store.loadCapsule(name)
-        var record = try XCTUnwrap(try store.runRecord(of: loaded))
-        let base = try XCTUnwrap(try store.replayBase(of: name, record: record))
-        edit(&record)
-        let bytes = record.encoded()
-        let m = loaded.manifest
-        try store.withLock(exclusive: false) {
-            _ = try store.commitCapsule(name: name, directory: try store.capsuleDirectory(name), machine: m.machine, parent: m.parent,
-                                        state: loaded.state, memory: m.memory, disks: m.disks, inputLog: (bytes, record.events.count),
-                                        replayBase: Store.ReplayBase(manifestBytes: base.manifestBytes, stateFile: base.manifest.state.file,
-                                                                     stateBytes: base.state.encoded()))
-        }
+        try store.recommit(name, edit)
     }
 
     func testDifferentInputDiverges() throws {
@@ -169,5 +157,25 @@ final class ReplayTests: XCTestCase {
         sections[1].version = 2
         c = StateContainer(sections: sections)
         XCTAssertThrowsMessage(try RunRecord.decode(c.encoded()), "section events version 2 is newer than this build understands (max 1)")
+    }
+}
+
+extension Store {
+    /// Rewrites capsule `name` with a different but intact run record (its
+    /// replay base kept): what a capsule whose recorded input does not
+    /// match its state looks like.
+    func recommit(_ name: String, _ edit: (inout RunRecord) -> Void) throws {
+        let loaded = try loadCapsule(name)
+        var record = try XCTUnwrap(try runRecord(of: loaded))
+        let base = try XCTUnwrap(try replayBase(of: name, record: record))
+        edit(&record)
+        let bytes = record.encoded()
+        let m = loaded.manifest
+        try withLock(exclusive: false) {
+            _ = try commitCapsule(name: name, directory: try capsuleDirectory(name), machine: m.machine, parent: m.parent,
+                                  state: loaded.state, memory: m.memory, disks: m.disks, inputLog: (bytes, record.events.count),
+                                  replayBase: ReplayBase(manifestBytes: base.manifestBytes, stateFile: base.manifest.state.file,
+                                                         stateBytes: base.state.encoded()))
+        }
     }
 }
