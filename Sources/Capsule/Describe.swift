@@ -32,13 +32,26 @@ extension Store.Inspection: CustomStringConvertible {
         if let p = parent { lines.append("  parent         \(p.name) (\(p.manifestHash.hex.prefix(16))…)") }
         for (k, v) in machine.sorted(by: { $0.key < $1.key }) { lines.append("  machine.\(k) = \(v)") }
         lines.append("  state          \(formatBytes(stateBytes)) in \(stateSections.count) sections")
-        for s in stateSections { lines.append("    \(s.tag) v\(s.version)  \(formatBytes(UInt64(s.bytes)))") }
+        for s in stateSections {
+            lines.append("    \(s.tag) v\(s.version)  \(formatBytes(UInt64(s.bytes)))" + (s.subsections.isEmpty ? "" : "  (\(s.subsections.joined(separator: ", ")))"))
+        }
         lines.append("  memory         \(formatBytes(UInt64(memoryPages) * 4096)), \(memoryStoredPages) of \(memoryPages) pages not zero")
         for d in disks { lines.append("  disk \(d.name)  \(formatBytes(d.size)), \(d.layers) layers, \(d.blocks) blocks") }
         if inputLogEvents > 0 { lines.append("  input log      \(inputLogEvents) events") }
+        if let line = replayLine { lines.append("  " + line) }
         lines.append("  blocks         \(distinctBlocks) distinct")
         lines.append("  store bytes    \(formatBytes(uniqueBytes)) only this capsule, \(formatBytes(sharedBytes)) shared with others")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension Store.Inspection {
+    /// What `capsule replay` would re-execute, or why it cannot.
+    public var replayLine: String? {
+        guard let r = run else { return nil }
+        var s = "replay: last run \(r.instructions) instructions from base \(r.base.hex.prefix(16))…, \(r.events.count) input events"
+        if r.debugged { s += " (under gdb: not replayable)" } else if !replayBaseKept { s += " (base not kept here: not replayable)" }
+        return s
     }
 }
 

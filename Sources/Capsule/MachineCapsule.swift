@@ -7,7 +7,8 @@ extension LayeredDisk: BlockDevice {}
 /// A running machine as a capsule in a store: what `capsule create`,
 /// `capsule run NAME` and suspend do. The manifest's machine configuration
 /// says how to rebuild the board (RAM size, RTC start); the state file
-/// holds the firmware image and the machine state; RAM goes page by page
+/// holds the firmware image and one section per component
+/// (`MachineSections`); RAM goes page by page
 /// into the block store; each disk is a copy-on-write layer chain.
 public final class MachineCapsule {
     public let store: Store
@@ -19,8 +20,14 @@ public final class MachineCapsule {
     var lastMemory: Manifest.MemoryPart?
     var firmware: [UInt8]
     private let wrapDisk: ((LayeredDisk) -> BlockDevice)?
+    /// The capsule this machine resumed from, with the instruction count
+    /// and input-log length there: the start of the run being recorded.
+    /// Nil for a capsule being created (there is no run to record).
+    private var base: (loaded: Store.Loaded, instructions: UInt64, events: Int)?
+    /// Set when a debugger drives the run (gdb can change registers and
+    /// memory outside the input log): the run is recorded as not replayable.
+    public var debugged = false
 
-    static let stateTag = "machine"
     static let firmwareTag = "firmware"
 
     /// A new capsule from a machine that has been set up but has executed
@@ -53,41 +60,69 @@ public final class MachineCapsule {
         self.store = store
         self.name = name
         let loaded = try store.loadCapsule(name)
+        var layered: [(part: String, disk: LayeredDisk)] = []
+        (machine, firmware) = try MachineCapsule.machine(for: loaded, store: store) { part in
+            let d = try store.workingDisk(capsule: name, part: part)
+            layered.append((part.name, d))
+            return wrapDisk?(d) ?? d
+        }
+        disks = layered
+        machine.memory.clearDirty()
+        lastMemory = loaded.manifest.memory
+        // The state resumed from is the replay base of the run that follows.
+        base = (loaded, machine.cpu.instructionCount, machine.inputLog.count)
+        machine.queuedInputLog = []
+    }
+
+    /// Rebuilds the machine a loaded capsule describes: the board from the
+    /// manifest's configuration, the firmware and every component from the
+    /// state sections, RAM from the memory part, and each disk as `disk`
+    /// makes it (the capsule's working disk, or a scratch overlay for a replay).
+    static func machine(for loaded: Store.Loaded, store: Store,
+                        disk: (Manifest.DiskPart) throws -> BlockDevice) throws -> (Machine, [UInt8]) {
         let m = loaded.manifest
+        let name = m.name
         guard let mem = m.machine["memory"].flatMap(Int.init) else {
             throw CapsuleError.part("capsule \(name): manifest", .other("machine configuration has no valid 'memory'"))
         }
         let rtc = m.machine["rtcStart"].flatMap(Int64.init) ?? Machine.defaultRTCStart
         // Capsules from before the balloon existed have no "balloon" entry: no device.
-        machine = try Machine(memorySize: mem, rtcStart: rtc, balloon: m.machine["balloon"] == "on")
-        let restore = loaded.state.restorer()
-        var fw = try restore.section(MachineCapsule.firmwareTag)
-        var fr = StateReader(fw)
-        firmware = try fr.readBytes()
-        fw = try restore.section(MachineCapsule.stateTag)
-        guard fw.version <= 1 else {
-            throw CapsuleError.part("capsule \(name): state", .other("section 'machine' version \(fw.version) is newer than this build understands (max 1)"))
+        let machine = try Machine(memorySize: mem, rtcStart: rtc, balloon: m.machine["balloon"] == "on")
+        let state: MachineState
+        let firmware: [UInt8]
+        do {
+            let restore = loaded.state.restorer()
+            let fw = try restore.section(MachineCapsule.firmwareTag)
+            guard fw.version <= 1 else {
+                throw CapsuleError.sectionVersion("section \(MachineCapsule.firmwareTag) version \(fw.version) is newer than this build understands (max 1)")
+            }
+            var fr = StateReader(fw)
+            firmware = try fr.readBytes()
+            try fr.finish()
+            state = try MachineSections.machineState(from: restore, fresh: machine.saveState())
+            try restore.finish()
+        } catch let e as CapsuleError {
+            throw CapsuleError.part("capsule \(name): state", e)
         }
-        var r = StateReader(fw)
-        let state = try r.readJSON(MachineState.self)
         try machine.loadFirmware(firmware)
-        disks = try m.disks.map { ($0.name, try store.workingDisk(capsule: name, part: $0)) }
+        var devices: [(String, BlockDevice)] = []
+        for part in m.disks { devices.append((part.name, try disk(part))) }
         try store.loadMemory(m, into: UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize))
-        attachDisks()
+        for (part, d) in devices { attach(d, as: part, to: machine) }
         try machine.restoreState(state)
-        machine.memory.clearDirty()
-        lastMemory = m.memory
+        return (machine, firmware)
+    }
+
+    static func attach(_ d: BlockDevice, as part: String, to machine: Machine) {
+        switch part {
+        case "hda": machine.attachHardDisk(d, position: 0)
+        case "hdb": machine.attachHardDisk(d, position: 1)
+        default: machine.attachCDROM(d)
+        }
     }
 
     private func attachDisks() {
-        for (part, layered) in disks {
-            let d: BlockDevice = wrapDisk?(layered) ?? layered
-            switch part {
-            case "hda": machine.attachHardDisk(d, position: 0)
-            case "hdb": machine.attachHardDisk(d, position: 1)
-            default: machine.attachCDROM(d)
-            }
-        }
+        for (part, layered) in disks { MachineCapsule.attach(wrapDisk?(layered) ?? layered, as: part, to: machine) }
     }
 
     /// Saves the machine as this capsule (replacing the previous version
@@ -102,9 +137,7 @@ public final class MachineCapsule {
         var fw = StateWriter()
         fw.write(bytes: firmware)
         container.add(fw.section(tag: MachineCapsule.firmwareTag, version: 1))
-        var w = StateWriter()
-        try w.write(json: machine.saveState())
-        container.add(w.section(tag: MachineCapsule.stateTag, version: 1))
+        MachineSections.add(machine.saveState(), to: &container)
         var parts: [Manifest.DiskPart] = []
         for (part, d) in disks {
             try d.flush()
@@ -118,9 +151,21 @@ public final class MachineCapsule {
         // the balloon holds, which the memory part leaves out like any zero page.
         if machine.balloonPCI != nil { config["balloonPages"] = String(machine.balloonSkippablePages().count) }
         let ram = UnsafeRawBufferPointer(start: mem.ram, count: mem.ramSize)
+        // The run since the resume, recorded in the input log, with the
+        // capsule it started from kept as its replay base.
+        var log: (bytes: [UInt8], events: Int)?
+        var replayBase: Store.ReplayBase?
+        if let b = base {
+            let events = Array(machine.inputLog.dropFirst(b.events))
+            let record = RunRecord(base: b.loaded.manifestHash, baseInstructions: b.instructions, baseEventCount: b.events,
+                                   end: machine.runEnd, events: events, queued: machine.queuedInputLog, debugged: debugged)
+            log = (record.encoded(), events.count)
+            replayBase = Store.ReplayBase(manifestBytes: b.loaded.manifestBytes, stateFile: b.loaded.manifest.state.file,
+                                          stateBytes: b.loaded.state.encoded())
+        }
         let (manifest, hash) = try store.saveCapsule(name: name, machine: config, state: container, ram: ram,
                                                      previous: lastMemory, dirtyPage: lastMemory == nil ? nil : { mem.isDirty(page: $0) },
-                                                     disks: parts)
+                                                     disks: parts, inputLog: log, replayBase: replayBase)
         mem.clearDirty()
         lastMemory = manifest.memory
         return hash

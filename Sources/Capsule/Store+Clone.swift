@@ -14,11 +14,19 @@ extension Store {
         let dir = try capsuleDirectory(name)
         var log: (bytes: [UInt8], events: Int)?
         if let bytes = loaded.inputLog, let part = m.inputLog { log = (bytes, part.events) }
+        // The fork keeps the source's replay base, so its last run replays too.
+        var base: ReplayBase?
+        if let record = try? runRecord(of: loaded), let b = try? replayBase(of: source, record: record) {
+            let stateBytes = b.state.encoded()
+            if BlockName.of(stateBytes) == b.manifest.state.hash {
+                base = ReplayBase(manifestBytes: b.manifestBytes, stateFile: b.manifest.state.file, stateBytes: stateBytes)
+            }
+        }
         return try withLock(exclusive: false) {
             try commitCapsule(name: name, directory: dir, machine: m.machine,
                               parent: Manifest.Parent(name: source, manifestHash: loaded.manifestHash),
                               state: loaded.state, memory: m.memory, disks: m.disks,
-                              inputLog: log)
+                              inputLog: log, replayBase: base)
         }
     }
 }

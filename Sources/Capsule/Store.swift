@@ -133,6 +133,11 @@ public final class Store {
 
     /// The manifest of capsule `name` and its hash, validated.
     public func manifest(of name: String) throws -> (manifest: Manifest, hash: BlockName) {
+        let (m, h, _) = try manifestAndBytes(of: name)
+        return (m, h)
+    }
+
+    func manifestAndBytes(of name: String) throws -> (manifest: Manifest, hash: BlockName, bytes: [UInt8]) {
         let path = try capsuleDirectory(name) + "/manifest.json"
         let bytes: [UInt8]
         do { bytes = try FileIO.readFile(path) } catch CapsuleError.io(_, _, let e) where e == ENOENT {
@@ -143,7 +148,7 @@ public final class Store {
             guard m.name == name else {
                 throw CapsuleError.badManifest("it names capsule \(String(reflecting: m.name)) (swapped or copied by hand)")
             }
-            return (m, BlockName.of(bytes))
+            return (m, BlockName.of(bytes), bytes)
         } catch let e as CapsuleError {
             throw CapsuleError.part("capsule \(name)", e)
         }
@@ -158,12 +163,13 @@ public final class Store {
     public func saveCapsule(name: String, machine: [String: String] = [:], parent: Manifest.Parent? = nil,
                             state: StateContainer, ram: UnsafeRawBufferPointer,
                             previous: Manifest.MemoryPart? = nil, dirtyPage: ((Int) -> Bool)? = nil,
-                            disks: [Manifest.DiskPart] = [], inputLog: (bytes: [UInt8], events: Int)? = nil) throws -> (manifest: Manifest, hash: BlockName) {
+                            disks: [Manifest.DiskPart] = [], inputLog: (bytes: [UInt8], events: Int)? = nil,
+                            replayBase: ReplayBase? = nil) throws -> (manifest: Manifest, hash: BlockName) {
         let dir = try capsuleDirectory(name)
         return try withLock(exclusive: false) {
             let memory = try MemoryImage.save(ram, to: blocks, previous: previous, dirtyPage: dirtyPage)
             return try commitCapsule(name: name, directory: dir, machine: machine, parent: parent, state: state,
-                                     memory: memory, disks: disks, inputLog: inputLog)
+                                     memory: memory, disks: disks, inputLog: inputLog, replayBase: replayBase)
         }
     }
 
@@ -181,7 +187,7 @@ public final class Store {
 
     func commitCapsule(name: String, directory dir: String, machine: [String: String], parent: Manifest.Parent?,
                        state: StateContainer, memory: Manifest.MemoryPart, disks: [Manifest.DiskPart],
-                       inputLog: (bytes: [UInt8], events: Int)?) throws -> (manifest: Manifest, hash: BlockName) {
+                       inputLog: (bytes: [UInt8], events: Int)?, replayBase: ReplayBase? = nil) throws -> (manifest: Manifest, hash: BlockName) {
         // Everything the manifest will reference must be in the store.
         for (i, n) in memory.pages where !blocks.has(n) {
             throw CapsuleError.part("capsule \(name): memory page \(i)", .missingBlock(n))
@@ -215,6 +221,8 @@ public final class Store {
             try writeIfDifferent(l.bytes, hash: h, to: dir + "/" + file)
             log = Manifest.InputLogPart(file: file, hash: h, events: l.events)
         }
+        // The replay base, like the state file and the log, is in place before the commit.
+        let baseFiles = try replayBase.map { try writeReplayBase($0, directory: dir) } ?? []
         try faultInjection?("log-written")
         let manifest = Manifest(name: name, machine: machine, parent: parent,
                                 state: .init(file: stateFile, hash: stateHash, size: UInt64(stateBytes.count)),
@@ -226,7 +234,7 @@ public final class Store {
         try FileIO.atomicWrite(bytes, to: dir + "/manifest.json")
         try faultInjection?("committed")
         // The previous capsule's files are garbage now.
-        let keep: Set<String> = ["manifest.json", "lock", Store.receiveLockName, stateFile, log?.file ?? ""]
+        let keep = Set(["manifest.json", "lock", Store.receiveLockName, stateFile, log?.file ?? ""] + baseFiles)
         for f in try FileIO.list(dir) where !keep.contains(f) { try? FileIO.remove(dir + "/" + f) }
         return (written, BlockName.of(bytes))
     }
@@ -243,12 +251,14 @@ public final class Store {
     public struct Loaded {
         public var manifest: Manifest
         public var manifestHash: BlockName
+        /// The manifest file as read (its SHA-256 is `manifestHash`).
+        public var manifestBytes: [UInt8]
         public var state: StateContainer
         public var inputLog: [UInt8]?
     }
 
     public func loadCapsule(_ name: String) throws -> Loaded {
-        let (m, h) = try manifest(of: name)
+        let (m, h, manifestBytes) = try manifestAndBytes(of: name)
         let dir = try capsuleDirectory(name)
         let state = try readPart(name: name, part: "state (\(m.state.file))", path: dir + "/" + m.state.file,
                                  hash: m.state.hash, size: m.state.size)
@@ -260,7 +270,7 @@ public final class Store {
         if let l = m.inputLog {
             log = try readPart(name: name, part: "input log (\(l.file))", path: dir + "/" + l.file, hash: l.hash, size: nil)
         }
-        return Loaded(manifest: m, manifestHash: h, state: container, inputLog: log)
+        return Loaded(manifest: m, manifestHash: h, manifestBytes: manifestBytes, state: container, inputLog: log)
     }
 
     func readPart(name: String, part: String, path: String, hash: BlockName, size: UInt64?) throws -> [UInt8] {
@@ -433,9 +443,11 @@ public final class Store {
             for name in try capsuleNames() {
                 do {
                     let (m, _) = try manifest(of: name)
-                    let r = try references(of: m)
-                    liveBlocks.formUnion(r.blocks)
-                    liveLayers.formUnion(r.layers)
+                    for each in [m] + (try replayBaseManifest(of: name, manifest: m).map { [$0] } ?? []) {
+                        let r = try references(of: each)
+                        liveBlocks.formUnion(r.blocks)
+                        liveLayers.formUnion(r.layers)
+                    }
                 } catch {
                     throw CapsuleError.other("gc: stopped, capsule \(name) is unreadable (\(error)); repair or remove it first")
                 }
@@ -493,12 +505,16 @@ public final class Store {
         public var parent: Manifest.Parent?
         public var machine: [String: String]
         public var stateBytes: UInt64
-        public var stateSections: [(tag: String, version: Int, bytes: Int)]
+        public var stateSections: [(tag: String, version: Int, bytes: Int, subsections: [String])]
         public var memoryPages: Int
         /// Pages that are not zero (and so are in the page map).
         public var memoryStoredPages: Int
         public var disks: [(name: String, size: UInt64, layers: Int, blocks: Int)]
         public var inputLogEvents: Int
+        /// The recorded last run (`capsule replay`), if the input log is one.
+        public var run: RunRecord?
+        /// Whether the run's replay base is kept here.
+        public var replayBaseKept: Bool
         /// Distinct blocks the capsule references.
         public var distinctBlocks: Int
         /// Bytes in the store (compressed blocks, layer files, state and
@@ -533,6 +549,7 @@ public final class Store {
             let s = layers.storedSize(l) ?? 0
             if others.layers.contains(l) { shared += s } else { unique += s }
         }
+        let run = (try? runRecord(of: loaded)) ?? nil
         var disks: [(String, UInt64, Int, Int)] = []
         for d in m.disks {
             var n = 0
@@ -541,9 +558,13 @@ public final class Store {
         }
         return Inspection(name: name, manifestHash: loaded.manifestHash, created: m.created, parent: m.parent,
                           machine: m.machine, stateBytes: m.state.size,
-                          stateSections: loaded.state.sections.map { ($0.tag, $0.version, $0.encoded().count) },
+                          stateSections: loaded.state.sections.map { s in
+                              (s.tag, s.version, s.encoded().count, s.subsections.map { "\($0.tag) v\($0.version)" })
+                          },
                           memoryPages: m.memory.pageCount, memoryStoredPages: m.memory.pages.count, disks: disks,
-                          inputLogEvents: m.inputLog?.events ?? 0, distinctBlocks: mine.blocks.count,
+                          inputLogEvents: m.inputLog?.events ?? 0, run: run,
+                          replayBaseKept: run.map { r in ((try? replayBase(of: name, record: r)) ?? nil) != nil } ?? false,
+                          distinctBlocks: mine.blocks.count,
                           uniqueBytes: unique, sharedBytes: shared)
     }
 }

@@ -169,6 +169,7 @@ public final class ReverseEngine: ReverseExecution {
             deltaBytes -= checkpoints.removeLast().pages.count * 4096
         }
         queued.removeAll { $0.time > machine.scheduler.now }
+        machine.queuedInputLog.removeAll { $0.time > machine.scheduler.now }
         machine.inputReplay = nil
         frontier = count
         frontierTime = machine.scheduler.now

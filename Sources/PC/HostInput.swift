@@ -2,8 +2,8 @@
 /// machine only at slice boundaries and is stamped with the virtual time at
 /// which the guest first sees it. The stamped log is part of a capsule:
 /// replaying it at the same virtual times reproduces the run bit for bit.
-public struct InputEvent: Equatable, Codable {
-    public enum Target: String, Codable { case com1, com2, keyboard }
+public struct InputEvent: Equatable, Codable, Sendable {
+    public enum Target: String, Codable, Sendable { case com1, com2, keyboard }
     public var time: UInt64
     public var target: Target
     public var byte: UInt8
@@ -19,11 +19,13 @@ extension Machine {
     /// Queues bytes typed on the host for COM1; they reach the UART as its
     /// receive FIFO has room.
     public func queueSerialInput(_ bytes: [UInt8]) {
+        queuedInputLog.append(InputReplay.Queued(time: scheduler.now, serial: bytes))
         pendingSerialInput.append(contentsOf: bytes)
     }
 
     /// Queues characters typed on the host as PS/2 key events.
     public func queueKeyboardInput(_ bytes: [UInt8]) {
+        queuedInputLog.append(InputReplay.Queued(time: scheduler.now, keyboard: bytes))
         pendingKeyEvents.append(contentsOf: KeyboardLayout.events(for: bytes))
     }
 
@@ -52,7 +54,7 @@ extension Machine {
 public struct InputReplay: Equatable {
     /// Host input handed to the machine (`queueSerialInput` and friends)
     /// at a virtual time: it is queued again at that time.
-    public struct Queued: Equatable {
+    public struct Queued: Equatable, Sendable {
         public var time: UInt64
         public var serial: [UInt8]
         public var keyboard: [UInt8]

@@ -26,6 +26,14 @@ public final class Machine {
     public internal(set) var inputLog: [InputEvent] = []
     /// Set while re-executing logged history (see `InputReplay`).
     public var inputReplay: InputReplay?
+    /// Host input handed to the machine (`queueSerialInput` and friends)
+    /// with the virtual time it was queued: what a recorded run must queue
+    /// again to end with the same bytes still waiting (see RunReplay.swift).
+    public var queuedInputLog: [InputReplay.Queued] = []
+    /// Instruction count and virtual time of the last completed slice
+    /// boundary (input delivered, due events fired): says whether a run
+    /// ended before or after that work at its last instant.
+    var boundaryMark: (instructions: UInt64, time: UInt64) = (.max, .max)
     /// Called between slices so the host side can feed input and check stops.
     public var onSliceBoundary: (() -> Void)?
 
@@ -270,6 +278,7 @@ public final class Machine {
             pageRecency?.sampleIfDue(cpu)
             deliverHostInput()
             scheduler.runDue()
+            boundaryMark = (cpu.instructionCount, scheduler.now)
             var slice = limit - done
             if let due = scheduler.nextDue {
                 let now = scheduler.now

@@ -14,6 +14,7 @@ struct CapsuleCommand: ParsableCommand {
             ListCommand.self,
             InspectCommand.self,
             VerifyCommand.self,
+            ReplayCommand.self,
             RemoveCommand.self,
             GCCommand.self,
             DiskCommand.self,

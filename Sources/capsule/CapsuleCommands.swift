@@ -101,10 +101,14 @@ struct InspectCommand: ParsableCommand {
         do { i = try store.inspect(name) } catch { throw ValidationError("cannot inspect '\(name)': \(error)") }
         print("capsule \(i.name)  manifest \(i.manifestHash.hex.prefix(16))  created \(i.created)")
         print("machine: " + i.machine.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-        print("state: \(i.stateBytes) bytes in \(i.stateSections.count) sections: " + i.stateSections.map { "\($0.tag) v\($0.version) \($0.bytes) B" }.joined(separator: ", "))
+        print("state: \(i.stateBytes) bytes in \(i.stateSections.count) sections:")
+        for s in i.stateSections {
+            print("  \(s.tag) v\(s.version) \(s.bytes) B" + (s.subsections.isEmpty ? "" : " (sub-sections: \(s.subsections.joined(separator: ", ")))"))
+        }
         print("memory: \(i.memoryPages) pages, \(i.memoryStoredPages) non-zero")
         for d in i.disks { print("disk \(d.name): \(d.size) bytes, \(d.layers) layers, \(d.blocks) blocks") }
         print("input log: \(i.inputLogEvents) events")
+        if let line = i.replayLine { print(line) }
         print("blocks: \(i.distinctBlocks) distinct; unique \(i.uniqueBytes) bytes, shared \(i.sharedBytes) bytes")
     }
 }

@@ -65,6 +65,8 @@ struct RunCommand: ParsableCommand {
             } catch {
                 throw ValidationError("cannot resume capsule '\(name)': \(error)")
             }
+            // gdb can change the machine outside the input log: the run is not replayable.
+            capsule.debugged = gdb != nil
             try start(capsule.machine, capsule: capsule, journaledDisks: journaled)
             return
         }
