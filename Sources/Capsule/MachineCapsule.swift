@@ -93,9 +93,7 @@ public final class MachineCapsule {
         do {
             let restore = loaded.state.restorer()
             let fw = try restore.section(MachineCapsule.firmwareTag)
-            guard fw.version <= 1 else {
-                throw CapsuleError.sectionVersion("section \(MachineCapsule.firmwareTag) version \(fw.version) is newer than this build understands (max 1)")
-            }
+            try fw.checkVersion(max: 1)
             var fr = StateReader(fw)
             firmware = try fr.readBytes()
             try fr.finish()

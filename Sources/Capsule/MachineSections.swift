@@ -72,9 +72,7 @@ public enum MachineSections {
     /// A capsule from before the split: `machine` v1, `MachineState` JSON.
     static func legacyState(from restore: StateRestore) throws -> MachineState {
         let section = try restore.section(legacyTag)
-        guard section.version <= legacyVersion else {
-            throw CapsuleError.sectionVersion("section \(legacyTag) version \(section.version) is newer than this build understands (max \(legacyVersion))")
-        }
+        try section.checkVersion(max: legacyVersion)
         var r = StateReader(section)
         let state = try r.readJSON(MachineState.self)
         try r.finish()

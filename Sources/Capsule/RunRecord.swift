@@ -63,13 +63,8 @@ public struct RunRecord: Equatable, Sendable {
     public static func decode(_ bytes: [UInt8]) throws -> RunRecord {
         let c = try StateContainer.decode(bytes)
         let restore = c.restorer()
-        func check(_ s: StateSection) throws {
-            guard s.version <= 1 else {
-                throw CapsuleError.sectionVersion("section \(s.tag) version \(s.version) is newer than this build understands (max 1)")
-            }
-        }
         let runSection = try restore.section("run")
-        try check(runSection)
+        try runSection.checkVersion(max: 1)
         var run = StateReader(runSection)
         let hash = try run.readBytes()
         guard hash.count == 32 else { throw CapsuleError.badSection("section 'run': base hash is \(hash.count) bytes, not 32") }
@@ -79,12 +74,12 @@ public struct RunRecord: Equatable, Sendable {
         let debugged = try run.readBool()
         try run.finish()
         let evSection = try restore.section("events")
-        try check(evSection)
+        try evSection.checkVersion(max: 1)
         var ev = StateReader(evSection)
         let events = try InputSection.read(from: &ev)
         try ev.finish()
         let qSection = try restore.section("queued")
-        try check(qSection)
+        try qSection.checkVersion(max: 1)
         var q = StateReader(qSection)
         let times = try q.readU64Array()
         let n = try q.readInt()

@@ -31,6 +31,17 @@ public struct StateSection: Equatable, Sendable {
         return n >= 1 && n <= 255 && !tag.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 
+    /// Fails, naming this section, when its version is outside what the
+    /// reader accepts (docs/capsule-format.md, "Sections and versions").
+    public func checkVersion(max: Int, min: Int = 1) throws {
+        guard version <= max else {
+            throw CapsuleError.sectionVersion("section \(tag) version \(version) is newer than this build understands (max \(max))")
+        }
+        guard version >= min else {
+            throw CapsuleError.sectionVersion("section \(tag) version \(version) is older than this build can read (min \(min))")
+        }
+    }
+
     public func subsection(_ tag: String) -> StateSection? {
         subsections.first { $0.tag == tag }
     }

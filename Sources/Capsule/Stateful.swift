@@ -35,13 +35,7 @@ extension Stateful {
 
     /// Restores from `section` with the version rules above.
     public mutating func restore(from section: StateSection) throws {
-        let max = Self.stateVersion, min = Self.oldestStateVersion
-        guard section.version <= max else {
-            throw CapsuleError.sectionVersion("section \(section.tag) version \(section.version) is newer than this build understands (max \(max))")
-        }
-        guard section.version >= min else {
-            throw CapsuleError.sectionVersion("section \(section.tag) version \(section.version) is older than this build can read (min \(min))")
-        }
+        try section.checkVersion(max: Self.stateVersion, min: Self.oldestStateVersion)
         var r = StateReader(section)
         try loadState(from: &r, version: section.version)
         try r.finish()

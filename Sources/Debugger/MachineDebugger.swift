@@ -230,6 +230,15 @@ public final class MachineDebugger {
     }
 
     /// What a run outcome means; nil to keep going.
+    /// The watch breakpoints a watchpoint stop at `address` belongs to: the
+    /// one the CPU says it hit, or (without that) those on the address.
+    private func watchBreakpoints(hit: Watchpoint?, address: UInt32) -> [DebugBreakpoint] {
+        breakpoints.filter { b in
+            guard case .watch(let w) = b.kind else { return false }
+            return hit.map { $0 == w } ?? (w.address == address)
+        }
+    }
+
     private func classify(_ reason: Machine.StopReason, previousEIP: UInt32, stepping: Bool) -> Stop? {
         if let e = cpu.takeDebugEvent() { return .event(eventBreakpointID(e), e) }
         switch reason {
@@ -248,8 +257,7 @@ public final class MachineDebugger {
             }
             return .halted("unknown breakpoint")
         case .watchpoint(let a):
-            let hit = cpu.lastWatchpointHit
-            let id = breakpoints.first { if case .watch(let w) = $0.kind { return hit.map { $0 == w } ?? (w.address == a) } else { return false } }?.id ?? 0
+            let id = watchBreakpoints(hit: cpu.lastWatchpointHit, address: a).first?.id ?? 0
             // The instruction that made the access is the one that just retired.
             return .watchpoint(id, address: a, previousEIP: cpu.segment(1).base &+ cpu.currentInstructionStart)
         case .stopRequested:
@@ -299,7 +307,7 @@ public final class MachineDebugger {
         let all = linearBreakpoints.union(physicalAliases)
         let stops = breakpoints
         let watches = stops.compactMap { b -> Watchpoint? in if case .watch(let w) = b.kind { return w } else { return nil } }
-        var watchIDs: [Int] = []
+        var watchID = 0 // of the latest accepted watch hit: the one returned if it is a watch
         let hit = reverse.lastHit(before: cpu.instructionCount, breakpoints: all, watchpoints: watches) { [cpu] stop in
             switch stop {
             case .breakpoint:
@@ -309,12 +317,8 @@ public final class MachineDebugger {
                     (b.kind == .linear(pc) || (phys != nil && b.kind == .physical(phys!))) && (b.condition?.holds(cpu) ?? true)
                 }
             case .watchpoint(let a):
-                let w = cpu.lastWatchpointHit
-                guard let b = stops.first(where: { b in
-                    if case .watch(let x) = b.kind { return (w.map { $0 == x } ?? (x.address == a)) && (b.condition?.holds(cpu) ?? true) }
-                    return false
-                }) else { return false }
-                watchIDs.append(b.id)
+                guard let b = self.watchBreakpoints(hit: cpu.lastWatchpointHit, address: a).first(where: { $0.condition?.holds(cpu) ?? true }) else { return false }
+                watchID = b.id
                 return true
             case .historyBegin:
                 return false
@@ -327,7 +331,7 @@ public final class MachineDebugger {
         reverse.travelToHit(hit, breakpoints: all)
         if case .watchpoint(let a) = hit.stop {
             // Standing before the accessing instruction: it is the next one.
-            return .watchpoint(watchIDs.last ?? 0, address: a, previousEIP: cpu.linearPC)
+            return .watchpoint(watchID, address: a, previousEIP: cpu.linearPC)
         }
         return classify(.breakpoint, previousEIP: cpu.linearPC, stepping: true) ?? .stepped
     }

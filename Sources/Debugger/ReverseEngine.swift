@@ -293,14 +293,9 @@ public final class ReverseEngine: ReverseExecution {
 
     /// Travels to a hit `lastHit` found.
     public func travelToHit(_ hit: Hit, breakpoints: Set<UInt32>) {
-        suspendingStops {
-            if hit.stop == .breakpoint {
-                reach(hit.count, breakpoints: breakpoints)
-            } else if let i = checkpoints.lastIndex(where: { $0.count <= hit.count }) {
-                restore(i)
-                replay(to: hit.count)
-            }
-        }
+        // A watchpoint hit is a plain instruction count (before the access).
+        guard hit.stop == .breakpoint else { travel(to: hit.count); return }
+        suspendingStops { reach(hit.count, breakpoints: breakpoints) }
     }
 
     /// Stands at the breakpoint boundary `hit` (after anything the CPU

@@ -276,9 +276,7 @@ public final class Machine {
             if done >= limit { return .instructionLimit }
             onSliceBoundary?()
             pageRecency?.sampleIfDue(cpu)
-            deliverHostInput()
-            scheduler.runDue()
-            boundaryMark = (cpu.instructionCount, scheduler.now)
+            doBoundaryWork()
             var slice = limit - done
             if let due = scheduler.nextDue {
                 let now = scheduler.now
@@ -294,9 +292,7 @@ public final class Machine {
                 continue
             case .halted:
                 if cpu.eflags & EFlags.if == 0 { return .haltedWithInterruptsDisabled }
-                let before = scheduler.now
-                if !scheduler.skipToNextEvent() { return .haltedForever }
-                cpu.addIdleTime(scheduler.now &- before)
+                if !idleUntilNextEvent() { return .haltedForever }
             case .shutdown:
                 // A triple fault resets a PC (the chipset sees the shutdown cycle).
                 if resetOnTripleFault {
@@ -315,6 +311,23 @@ public final class Machine {
                 return .watchpoint(a)
             }
         }
+    }
+
+    /// The work at a slice boundary: host input delivered, due events
+    /// fired; marks the instant as done (see `RunEnd.boundaryDone`).
+    func doBoundaryWork() {
+        deliverHostInput()
+        scheduler.runDue()
+        boundaryMark = (cpu.instructionCount, scheduler.now)
+    }
+
+    /// A halted CPU waits: virtual time jumps to the next event and counts
+    /// as idle time. False when no event is pending that could wake it.
+    func idleUntilNextEvent() -> Bool {
+        let before = scheduler.now
+        guard scheduler.skipToNextEvent() else { return false }
+        cpu.addIdleTime(scheduler.now &- before)
+        return true
     }
 
     /// Longest CPU slice between checks for host input and stop requests.

@@ -55,9 +55,7 @@ extension Machine {
         // event, as the original run's loop did after its last instruction.
         while true {
             if scheduler.now == end.time && !end.boundaryDone { return nil }
-            deliverHostInput()
-            scheduler.runDue()
-            boundaryMark = (cpu.instructionCount, scheduler.now)
+            doBoundaryWork()
             if scheduler.now == end.time && end.boundaryDone { return nil }
             guard scheduler.now < end.time else {
                 return "reached instruction \(end.instructions) at virtual time \(scheduler.now), after the recorded end at \(end.time)"
@@ -66,9 +64,7 @@ extension Machine {
             // wake it executes none and reports the halt.
             switch cpu.run(maxInstructions: 1) {
             case .halted where cpu.instructionCount == end.instructions && cpu.eflags & EFlags.if != 0:
-                let before = scheduler.now
-                guard scheduler.skipToNextEvent() else { return "halted for good at \(at()), before the recorded end at virtual time \(end.time)" }
-                cpu.addIdleTime(scheduler.now &- before)
+                guard idleUntilNextEvent() else { return "halted for good at \(at()), before the recorded end at virtual time \(end.time)" }
             case let outcome:
                 return "at instruction \(end.instructions) the CPU went on (\(outcome)) instead of idling until the recorded end at virtual time \(end.time)"
             }

@@ -8,17 +8,7 @@ import XCTest
 /// back exactly, old single-section capsules still load, and a newer,
 /// missing, unknown or damaged section is reported by its name.
 final class MachineSectionsTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    func rom(_ name: String) throws -> [UInt8] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [Self.root.appendingPathComponent("testimages/cpu/build.sh").path]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return [UInt8](try Data(contentsOf: Self.root.appendingPathComponent("testimages/cpu/build/\(name).bin")))
-    }
+    func rom(_ name: String) throws -> [UInt8] { try testImage("cpu", name) }
 
     func freshMachine(_ image: [UInt8]) throws -> Machine {
         let m = try Machine(memorySize: 16 << 20, balloon: true)

@@ -11,7 +11,7 @@ final class ReplayCLITests: XCTestCase {
     /// The `capsule` that `swift build --build-tests` built with this test
     /// bundle (debug), else the release build.
     var binary: URL {
-        let build = ReplayTests.root.appendingPathComponent(".build")
+        let build = repositoryRoot.appendingPathComponent(".build")
         let debug = build.appendingPathComponent("debug/capsule")
         return FileManager.default.isExecutableFile(atPath: debug.path) ? debug : build.appendingPathComponent("release/capsule")
     }

@@ -9,18 +9,7 @@ import XCTest
 /// suspended capsule's state; a different record, a missing or damaged
 /// base, a debugged run are each reported.
 final class ReplayTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The serial echo ROM (testimages/serial/echo.asm): its checksum
-    /// depends on the instruction at which each input byte arrives.
-    static func echoROM() throws -> [UInt8] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [root.appendingPathComponent("testimages/serial/build.sh").path]
-        try p.run()
-        p.waitUntilExit()
-        return [UInt8](try Data(contentsOf: root.appendingPathComponent("testimages/serial/build/echo.bin")))
-    }
+    static func echoROM() throws -> [UInt8] { try testImage("serial", "echo") }
 
     var store: Store!
 

@@ -9,17 +9,7 @@ import XCTest
 /// machine and running M more — whatever N interrupts (REP strings, paging
 /// faults, task switches, V86, x87).
 final class SuspendResumeEquivalenceTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    func rom(_ name: String) throws -> [UInt8] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [Self.root.appendingPathComponent("testimages/cpu/build.sh").path]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return [UInt8](try Data(contentsOf: Self.root.appendingPathComponent("testimages/cpu/build/\(name).bin")))
-    }
+    func rom(_ name: String) throws -> [UInt8] { try testImage("cpu", name) }
 
     func machine(_ image: [UInt8]) throws -> (Machine, () -> [UInt8]) {
         let m = try Machine(memorySize: 16 << 20)

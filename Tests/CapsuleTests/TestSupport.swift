@@ -1,4 +1,5 @@
 @testable import Capsule
+import Foundation
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,21 @@ func temporaryDirectory(_ test: XCTestCase) -> String {
     let dir = String(cString: p!)
     test.addTeardownBlock { try? FileIO.removeTree(dir) }
     return dir
+}
+
+/// The repository's root directory.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A test image from `testimages/SET`: runs the set's build script (which
+/// rebuilds only what changed) and reads `build/NAME.bin`.
+func testImage(_ set: String, _ name: String) throws -> [UInt8] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = [repositoryRoot.appendingPathComponent("testimages/\(set)/build.sh").path]
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return [UInt8](try Data(contentsOf: repositoryRoot.appendingPathComponent("testimages/\(set)/build/\(name).bin")))
 }
 
 /// Deterministic pseudo-random bytes (xorshift).

@@ -13,12 +13,14 @@ final class ReverseGDBTests: XCTestCase {
     /// 1000 mov ecx,0 / 1005 inc ecx / 1006 mov [3000],ecx / 100C out 80,al / 100E jmp 1005
     static let loop: [UInt8] = [0xB9, 0, 0, 0, 0, 0x41, 0x89, 0x0D, 0x00, 0x30, 0x00, 0x00, 0xE6, 0x80, 0xEB, 0xF5]
 
-    func testRealGDBReverseStepAndContinue() throws {
+    /// The loop at 0x1000 under a GDB server with a reverse engine (a short
+    /// checkpoint interval so going back crosses checkpoints) and a
+    /// `monitor statehash`; `done` is signalled when the session ends.
+    func serveLoop() throws -> (GDBServer, DispatchSemaphore) {
         let machine = try Machine(memorySize: 16 << 20)
         machine.cpu.enterFlat32(cpl: 0)
         machine.memory.write(ReverseGDBTests.loop, at: 0x1000)
         machine.cpu.eip = 0x1000
-        // A short interval so going back crosses checkpoints.
         let engine = ReverseEngine(machine: machine, interval: 64)
         let server = try GDBServer(machine: machine, port: 0, reverseEngine: engine)
         server.monitorExtension = { line in
@@ -29,6 +31,11 @@ final class ReverseGDBTests: XCTestCase {
             _ = server.waitForDebugger(timeoutMs: 30_000)
             done.signal()
         }.start()
+        return (server, done)
+    }
+
+    func testRealGDBReverseStepAndContinue() throws {
+        let (server, done) = try serveLoop()
         guard let out = try runGDB([
             "set architecture i386",
             "target remote 127.0.0.1:\(server.port)",
@@ -77,17 +84,7 @@ final class ReverseGDBTests: XCTestCase {
     /// gdb's `reverse-continue` with a hardware watchpoint stops before the
     /// latest earlier write to the watched word: the write is undone.
     func testRealGDBReverseContinueToAWatchpoint() throws {
-        let machine = try Machine(memorySize: 16 << 20)
-        machine.cpu.enterFlat32(cpl: 0)
-        machine.memory.write(ReverseGDBTests.loop, at: 0x1000)
-        machine.cpu.eip = 0x1000
-        let engine = ReverseEngine(machine: machine, interval: 64)
-        let server = try GDBServer(machine: machine, port: 0, reverseEngine: engine)
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            _ = server.waitForDebugger(timeoutMs: 30_000)
-            done.signal()
-        }.start()
+        let (server, done) = try serveLoop()
         guard let out = try runGDB([
             "set architecture i386",
             "target remote 127.0.0.1:\(server.port)",
