@@ -27,6 +27,9 @@ public final class MachineCapsule {
     /// Set when a debugger drives the run (gdb can change registers and
     /// memory outside the input log): the run is recorded as not replayable.
     public var debugged = false
+    /// Why the machine cannot be saved yet (nil: it can): a capsule still
+    /// arriving by migration is not whole in this store until it committed.
+    public var notSavableYet: (() -> String?)?
 
     static let firmwareTag = "firmware"
 
@@ -55,14 +58,22 @@ public final class MachineCapsule {
     /// `wrapDisk` may interpose on what the board sees of each disk (the
     /// debugger's undo journal for reverse execution); saves still go to
     /// the layered disks themselves.
-    public init(resuming name: String, store: Store, wrapDisk: ((LayeredDisk) -> BlockDevice)? = nil) throws {
+    public convenience init(resuming name: String, store: Store, wrapDisk: ((LayeredDisk) -> BlockDevice)? = nil) throws {
+        try self.init(loaded: try store.loadCapsule(name), store: store, wrapDisk: wrapDisk)
+    }
+
+    /// Resumes a loaded capsule; `memory` and `prepareDisk` let a capsule
+    /// that is still arriving run on what is there (see `ArrivingCapsule`).
+    public init(loaded: Store.Loaded, store: Store, wrapDisk: ((LayeredDisk) -> BlockDevice)? = nil,
+         memory: ((Manifest, Machine) throws -> Void)? = nil, prepareDisk: ((LayeredDisk) -> Void)? = nil) throws {
+        let name = loaded.manifest.name
         self.wrapDisk = wrapDisk
         self.store = store
         self.name = name
-        let loaded = try store.loadCapsule(name)
         var layered: [(part: String, disk: LayeredDisk)] = []
-        (machine, firmware) = try MachineCapsule.machine(for: loaded, store: store) { part in
+        (machine, firmware) = try MachineCapsule.machine(for: loaded, store: store, memory: memory) { part in
             let d = try store.workingDisk(capsule: name, part: part)
+            prepareDisk?(d)
             layered.append((part.name, d))
             return wrapDisk?(d) ?? d
         }
@@ -78,7 +89,10 @@ public final class MachineCapsule {
     /// manifest's configuration, the firmware and every component from the
     /// state sections, RAM from the memory part, and each disk as `disk`
     /// makes it (the capsule's working disk, or a scratch overlay for a replay).
+    /// `memory` fills RAM (by default every page from the store; a machine
+    /// resumed while its capsule is still arriving loads what is there).
     static func machine(for loaded: Store.Loaded, store: Store,
+                        memory: ((Manifest, Machine) throws -> Void)? = nil,
                         disk: (Manifest.DiskPart) throws -> BlockDevice) throws -> (Machine, [UInt8]) {
         let m = loaded.manifest
         let name = m.name
@@ -105,7 +119,11 @@ public final class MachineCapsule {
         try machine.loadFirmware(firmware)
         var devices: [(String, BlockDevice)] = []
         for part in m.disks { devices.append((part.name, try disk(part))) }
-        try store.loadMemory(m, into: UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize))
+        if let memory {
+            try memory(m, machine)
+        } else {
+            try store.loadMemory(m, into: UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize))
+        }
         for (part, d) in devices { attach(d, as: part, to: machine) }
         try machine.restoreState(state)
         return (machine, firmware)
@@ -131,6 +149,7 @@ public final class MachineCapsule {
         if let pager = machine.demandPager, pager.absent.count > 0 || pager.failure != nil {
             throw CapsuleError.other(pager.failure ?? "capsule \(name): \(pager.absent.count) pages have not arrived yet; cannot save")
         }
+        if let why = notSavableYet?() { throw CapsuleError.other("capsule \(name): \(why); cannot save") }
         var container = StateContainer()
         var fw = StateWriter()
         fw.write(bytes: firmware)

@@ -255,6 +255,11 @@ public final class Store {
         public var manifestBytes: [UInt8]
         public var state: StateContainer
         public var inputLog: [UInt8]?
+
+        public init(manifest: Manifest, manifestHash: BlockName, manifestBytes: [UInt8], state: StateContainer, inputLog: [UInt8]?) {
+            self.manifest = manifest; self.manifestHash = manifestHash; self.manifestBytes = manifestBytes
+            self.state = state; self.inputLog = inputLog
+        }
     }
 
     public func loadCapsule(_ name: String) throws -> Loaded {

@@ -29,6 +29,10 @@ public final class TransferStatistics {
     public var connections = 0
     /// Blocks sent ahead of their turn because the receiver asked (demand fetch).
     public var priorityBlocks = 0
+    /// Blocks a guest resumed before the end asked for (receiver, --demand).
+    public var demandRequests = 0
+    /// Seconds that guest spent waiting for blocks.
+    public var demandWaitSeconds = 0.0
     public var start = Date()
     /// Seconds from the start until the capsule was committed on the receiver (it could run).
     public var timeToRunnable: Double?
@@ -62,6 +66,8 @@ public final class TransferStatistics {
         public var compressionRatio: Double
         public var blockRawBytes, blockWireBytes: UInt64
         public var rounds, connections, priorityBlocks: Int
+        public var demandRequests: Int
+        public var demandWaitSeconds: Double
         public var secondsUntilRunnable: Double?
         public var totalSeconds: Double
         public var droppedSource: Bool
@@ -78,6 +84,7 @@ public final class TransferStatistics {
                       compressionRatio: (compressionRatio * 1000).rounded() / 1000,
                       blockRawBytes: blockRawBytes, blockWireBytes: blockWireBytes,
                       rounds: rounds, connections: connections, priorityBlocks: priorityBlocks,
+                      demandRequests: demandRequests, demandWaitSeconds: (demandWaitSeconds * 1000).rounded() / 1000,
                       secondsUntilRunnable: timeToRunnable.map { ($0 * 1000).rounded() / 1000 },
                       totalSeconds: (totalTime * 1000).rounded() / 1000, droppedSource: droppedSource)
     }
@@ -102,8 +109,11 @@ public final class TransferStatistics {
         lines.append(row("corrupt blocks resent", "\(corruptBlocks)"))
         lines.append(row("compression ratio (blocks)", String(format: "%.2f (%d -> %d bytes)", compressionRatio, blockRawBytes, blockWireBytes)))
         if priorityBlocks > 0 { lines.append(row("blocks sent on demand", "\(priorityBlocks)")) }
+        if demandRequests > 0 || demandWaitSeconds > 0 {
+            lines.append(row("guest's demand requests / wait", String(format: "%d / %.3f s", demandRequests, demandWaitSeconds)))
+        }
         lines.append(row("connections / rounds", "\(connections) / \(rounds)"))
-        lines.append(row("time until runnable on receiver", timeToRunnable.map { String(format: "%.3f s", $0) } ?? "-"))
+        lines.append(row("time until runnable (guest runs)", timeToRunnable.map { String(format: "%.3f s", $0) } ?? "-"))
         lines.append(row("total time", String(format: "%.3f s", totalTime)))
         if role == "migrate" { lines.append(row("source copy", droppedSource ? "dropped" : "kept")) }
         return lines.joined(separator: "\n")

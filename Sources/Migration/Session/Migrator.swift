@@ -11,8 +11,9 @@ public final class Migrator {
     public let connect: () throws(ChannelError) -> MigrationChannel
     /// Connection attempts after the first failure.
     public var retries = 5
-    /// Seconds between attempts (doubling, at most 30).
+    /// Seconds between attempts (doubling, at most `maxRetryDelay`).
     public var retryDelay = 0.5
+    public var maxRetryDelay = 30.0
     public var progress: ProgressSink?
     /// Memory page indexes, most recently used first: streamed first (migrate).
     public var recentPages: [UInt64] = []
@@ -50,8 +51,7 @@ public final class Migrator {
     }
 
     /// Pulls capsule `name` from a serving peer into the local store.
-    public func fetch(_ name: String) throws(MigrationError) -> TransferStatistics {
-        let stats = TransferStatistics()
+    public func fetch(_ name: String, stats: TransferStatistics = TransferStatistics()) throws(MigrationError) -> TransferStatistics {
         stats.role = "fetch"
         stats.capsule = name
         do { try Store.validateName(name) } catch { throw .local(.invalidName, "\(error)") }
@@ -64,8 +64,10 @@ public final class Migrator {
                 _ = try s.run()
             }
         }
-        stats.timeToRunnable = Date().timeIntervalSince(stats.start)
-        stats.totalTime = stats.timeToRunnable!
+        stats.totalTime = Date().timeIntervalSince(stats.start)
+        // A guest resumed on demand ran earlier; the caller records when.
+        if stats.timeToRunnable == nil { stats.timeToRunnable = stats.totalTime }
+        if let d = demand { stats.demandRequests = d.requestsSent }
         return stats
     }
 
@@ -97,9 +99,11 @@ public final class Migrator {
                     c.close()
                 }
                 guard error.isRetryable, attempt <= retries else { throw error }
-                log("connection failed (\(error)); retrying in \(formatSeconds(delay)) (attempt \(attempt + 1) of \(retries + 1))")
+                // Unlimited retries (a guest waiting on demand) have no "of N".
+                let of = retries >= Int.max / 4 ? "" : " of \(retries + 1)"
+                log("connection failed (\(error)); retrying in \(formatSeconds(delay)) (attempt \(attempt + 1)\(of))")
                 Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2, 30)
+                delay = min(delay * 2, maxRetryDelay)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Capsule
+import Foundation
 
 /// The receiving side of one connection: validates the offered manifest,
 /// asks for the layers and blocks missing from the whole store, verifies
@@ -133,6 +134,7 @@ final class ReceiverSession {
                 bits[i] = true
             }
             let wantsState = state == nil, wantsLog = m.inputLog != nil && log == nil
+            announceIfRunnable(m, manifestHash: manifestHash, manifestBytes: manifestBytes, state: state, log: log)
             if !stats.skipCountsSet {
                 stats.skipCountsSet = true
                 stats.skippedZero = offer.zeroBlocks
@@ -159,9 +161,20 @@ final class ReceiverSession {
             if wantsState { total += m.state.size }
             progress?.begin(total: total)
             corruptLastRound = try receiveRound(round: round, missing: &missing, name: name, m: m, state: &state, log: &log,
-                                                wantsState: wantsState, wantsLog: wantsLog)
+                                                wantsState: wantsState, wantsLog: wantsLog) { st, lg in
+                self.announceIfRunnable(m, manifestHash: manifestHash, manifestBytes: manifestBytes, state: st, log: lg)
+            }
             stats.corruptBlocks += corruptLastRound
         }
+    }
+
+    /// With demand paging, the guest may resume as soon as the manifest,
+    /// the layers (already here when this is called), the state and the
+    /// input log are: blocks come on demand or in the background.
+    func announceIfRunnable(_ m: Manifest, manifestHash: BlockName, manifestBytes: [UInt8], state: [UInt8]?, log: [UInt8]?) {
+        guard let demand, let state, m.inputLog == nil || log != nil else { return }
+        demand.announceRunnable(.init(manifest: m, manifestHash: manifestHash, manifestBytes: manifestBytes,
+                                      state: state, inputLog: log, at: Date()))
     }
 
     /// Disk size per layer name (a layer shared by two disks of different
@@ -192,7 +205,8 @@ final class ReceiverSession {
     /// Receives one round's parts and blocks up to DONE; returns how many
     /// blocks failed verification (they stay missing and are asked again).
     func receiveRound(round: UInt32, missing: inout [BlockName: TrafficKind], name: String, m: Manifest,
-                      state: inout [UInt8]?, log: inout [UInt8]?, wantsState: Bool, wantsLog: Bool) throws(MigrationError) -> Int {
+                      state: inout [UInt8]?, log: inout [UInt8]?, wantsState: Bool, wantsLog: Bool,
+                      partsArrived: ([UInt8]?, [UInt8]?) -> Void) throws(MigrationError) -> Int {
         var corrupt = 0
         var arrived = Set<BlockName>()
         var finished = false
@@ -219,11 +233,13 @@ final class ReceiverSession {
                                 try store.stageIncoming(capsule: name, hash: m.state.hash, bytes: bytes)
                                 state = bytes
                                 progress?.advance(UInt64(bytes.count))
+                                partsArrived(state, log)
                             } else if kind == .inputLog && wantsLog && log == nil, let l = m.inputLog {
                                 let bytes = try receivePart(.inputLog, index: 0, first: f)
                                 guard BlockName.of(bytes) == l.hash else { throw MigrationError.protocolViolation("input log does not match the manifest's hash") }
                                 try store.stageIncoming(capsule: name, hash: l.hash, bytes: bytes)
                                 log = bytes
+                                partsArrived(state, log)
                             } else {
                                 throw MigrationError.protocolViolation("PART \(kind) was not asked for in round \(round)")
                             }
@@ -240,6 +256,7 @@ final class ReceiverSession {
                         }
                     }
                 }
+                demand?.batchDurable()
             } catch let e as MigrationError {
                 throw e
             } catch {

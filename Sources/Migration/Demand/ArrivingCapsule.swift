@@ -1,0 +1,153 @@
+import Capsule
+import Foundation
+import PC
+import X86
+
+/// A capsule resumed on the receiver while its transfer is still running
+/// (`--demand`): the guest runs on the state and manifest alone. RAM
+/// pages whose blocks are not in the store yet are absent (the machine's
+/// `DemandPager` traps the first touch); disk blocks not in the store are
+/// fetched by the layered disk's resolver. Either way the fetch goes to
+/// `DemandRequests`, which asks the sender for that block ahead of the
+/// background stream and waits for it.
+///
+/// While the sender is unreachable the guest simply does not advance:
+/// the fetch waits (reporting once through `onPause`) until the
+/// connection is back, or until `shouldAbandon` says the user gave up or
+/// the transfer failed for good; only then the pager records a failure,
+/// the machine stops, and the capsule refuses to be saved — a machine
+/// with holes in its RAM is never written anywhere.
+///
+/// Call `pump()` between run slices (it installs pages that arrived in
+/// the background) and `finish()` once the transfer committed.
+public final class ArrivingCapsule {
+    public let capsule: MachineCapsule
+    public let demand: DemandRequests
+    /// Called once per pause with a line for the user, and with nil when the guest continues.
+    public var onPause: ((String?) -> Void)? {
+        get { fetcher.onPause }
+        set { fetcher.onPause = newValue }
+    }
+    /// Polled while the guest waits for a block: true ends the wait with an error.
+    public var shouldAbandon: () -> Bool {
+        get { fetcher.shouldAbandon }
+        set { fetcher.shouldAbandon = newValue }
+    }
+    var machine: Machine { capsule.machine }
+    let fetcher: Fetcher
+    /// The absent pages, by the block that holds their contents.
+    var pagesOf: [BlockName: [UInt32]] = [:]
+    public private(set) var pagesSuppliedInBackground = 0
+
+    /// Waits for blocks on behalf of the guest, pausing it politely.
+    final class Fetcher {
+        let demand: DemandRequests
+        var onPause: ((String?) -> Void)?
+        var shouldAbandon: () -> Bool = { false }
+        /// Blocks the guest waited for.
+        var fetched = 0
+        var waitedSeconds = 0.0
+
+        init(_ d: DemandRequests) { demand = d }
+
+        func block(_ name: BlockName) throws -> [UInt8] {
+            let start = Date()
+            var paused = false
+            defer {
+                if paused { onPause?(nil) }
+                waitedSeconds += Date().timeIntervalSince(start)
+            }
+            while true {
+                do {
+                    let bytes = try demand.fetch(name, timeout: 2)
+                    fetched += 1
+                    return bytes
+                } catch {
+                    if case .never = error { throw error }
+                    if shouldAbandon() { throw DemandRequests.Unavailable.never("abandoned while waiting for the sender: \(error)") }
+                    if !paused {
+                        paused = true
+                        onPause?("guest paused: \(error); it continues when the sender is back (Ctrl-A x gives up)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resumes `runnable` on what `store` holds now.
+    public init(_ runnable: DemandRequests.Runnable, store: Store, demand: DemandRequests) throws {
+        self.demand = demand
+        let fetcher = Fetcher(demand)
+        self.fetcher = fetcher
+        let container: StateContainer
+        do { container = try StateContainer.decode(runnable.state) } catch { throw CapsuleError.part("arriving capsule \(runnable.manifest.name): state", error as? CapsuleError ?? .other("\(error)")) }
+        let loaded = Store.Loaded(manifest: runnable.manifest, manifestHash: runnable.manifestHash, manifestBytes: runnable.manifestBytes,
+                                  state: container, inputLog: runnable.inputLog)
+        var absent: [UInt32: BlockName] = [:]
+        capsule = try MachineCapsule(loaded: loaded, store: store, memory: { m, machine in
+            let ram = UnsafeMutableRawBufferPointer(start: machine.memory.ram, count: machine.memory.ramSize)
+            guard ram.count == m.memory.pageCount * BlockName.blockSize else {
+                throw CapsuleError.badManifest("memory is \(m.memory.pageCount) pages, the machine has \(ram.count / BlockName.blockSize)")
+            }
+            ram.initializeMemory(as: UInt8.self, repeating: 0)
+            for (i, n) in m.memory.pages {
+                let page = UnsafeMutableRawBufferPointer(rebasing: ram[(Int(i) * BlockName.blockSize)..<((Int(i) + 1) * BlockName.blockSize)])
+                if store.blocks.has(n), (try? store.blocks.read(n, into: page)) != nil { continue }
+                absent[UInt32(i)] = n
+            }
+        }, prepareDisk: { disk in
+            disk.missingBlockResolver = { try fetcher.block($0) }
+        })
+        let pager = capsule.machine.enableDemandPaging { [m = runnable.manifest] page in
+            guard let n = m.memory.pages[UInt64(page)] else { return [UInt8](repeating: 0, count: BlockName.blockSize) }
+            return try fetcher.block(n)
+        }
+        // Restoring the devices has set up the memory map; only now are the
+        // absent pages mapped to the pager. A page that is not plain RAM at
+        // the moment (under a ROM shadow, say) cannot trap: fetch it now.
+        var trap: [UInt32] = []
+        for (p, n) in absent.sorted(by: { $0.key < $1.key }) {
+            if capsule.machine.memory.isRAM(page: p) {
+                trap.append(p)
+                pagesOf[n, default: []].append(p)
+            } else {
+                let bytes = try fetcher.block(n)
+                bytes.withUnsafeBufferPointer { (capsule.machine.memory.ram + Int(p) << 12).update(from: $0.baseAddress!, count: 4096) }
+            }
+        }
+        pager.markAbsent(trap)
+        demand.watch(Set(pagesOf.keys))
+        capsule.notSavableYet = { [demand] in demand.committed ? nil : "it is still arriving (the transfer has not committed)" }
+    }
+
+    /// Installs the pages that arrived in the background since the last call.
+    public func pump() {
+        guard let pager = machine.demandPager else { return }
+        for (name, bytes) in demand.takeArrivals() {
+            guard let pages = pagesOf.removeValue(forKey: name) else { continue }
+            for p in pages where (try? pager.supply(page: p, contents: bytes)) == true { pagesSuppliedInBackground += 1 }
+        }
+    }
+
+    /// Whether the guest still depends on the sender.
+    public var isComplete: Bool { demand.committed && !machine.hasAbsentPages }
+
+    /// After the transfer committed: every page still absent is read from
+    /// the store (where the commit guaranteed it is), the disks stop
+    /// asking. From here on the capsule no longer needs the sender.
+    public func finish() throws {
+        guard demand.committed else { throw CapsuleError.other("capsule \(capsule.name): the transfer has not committed") }
+        pump()
+        if let pager = machine.demandPager {
+            for (name, pages) in pagesOf {
+                let bytes = try capsule.store.blocks.get(name)
+                for p in pages { try pager.supply(page: p, contents: bytes) }
+            }
+        }
+        pagesOf.removeAll()
+        for (_, d) in capsule.disks { d.missingBlockResolver = nil }
+    }
+
+    /// Pages and blocks the guest waited for, and how long in all.
+    public var demandFetches: (blocks: Int, seconds: Double) { (fetcher.fetched, fetcher.waitedSeconds) }
+}
