@@ -155,6 +155,10 @@ public final class MachineCapsule {
         fw.write(bytes: firmware)
         container.add(fw.section(tag: MachineCapsule.firmwareTag, version: 1))
         MachineSections.add(machine.saveState(), to: &container)
+        if let r = machine.pageRecency {
+            r.peek(machine.cpu)
+            container.add(PageRecencyRecord.section(r))
+        }
         var parts: [Manifest.DiskPart] = []
         for (part, d) in disks {
             try d.flush()

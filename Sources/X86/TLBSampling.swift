@@ -8,13 +8,19 @@ extension CPU {
     /// page may be reported more than once), then flushes the TLB so the
     /// next touch of any page is seen again.
     public func drainMappedPages(_ body: (UInt32) -> Void) {
+        visitMappedPages(body)
+        flushTranslations()
+    }
+
+    /// Calls `body` with the RAM page frame of every valid TLB entry,
+    /// leaving the TLB as it is.
+    public func visitMappedPages(_ body: (UInt32) -> Void) {
         let ramStart = UnsafeMutableRawPointer(memory.ram)
         let ramEnd = ramStart + memory.ramSize
         for i in 0..<(CPU.tlbEntries * 4) where tlbTag[i] != CPU.tlbInvalid {
             guard let host = tlbHost[i], host >= ramStart, host < ramEnd else { continue }
             body(UInt32((host - ramStart) >> 12))
         }
-        flushTranslations()
     }
 
     /// Drops every cached translation, global ones included; the guest sees

@@ -73,6 +73,9 @@ struct ServeCommand: ParsableCommand {
     var connections: Int?
     @Flag(help: "Print each connection's report as JSON.")
     var json = false
+    @Flag(name: .customLong("run"), help: "Resume the first capsule pushed here on this terminal: as soon as its state has arrived when the sender gave --demand, otherwise once it is committed. serve ends when that guest has stopped and its transfer has finished.")
+    var resume = false
+    @OptionGroup(title: "Run options (with --run)") var session: RunOptions
 
     func run() throws {
         let store = try openStore(storeOptions)
@@ -87,14 +90,105 @@ struct ServeCommand: ParsableCommand {
             tcp.timeout = timeout
             return try wrap(tcp)
         }
-        let json = self.json
+        let json = self.json, resume = self.resume
         let printLock = NSLock()
         server.completed = { stats, error in
             guard error == nil, !stats.capsule.isEmpty else { return }
             printLock.lock(); defer { printLock.unlock() }
-            printReport(stats, json: json)
+            // With --run the terminal is the guest's console: reports go to stderr.
+            if resume { stderrLine(json ? stats.json() : stats.table()) } else { printReport(stats, json: json) }
         }
+        if resume { return try serveAndRun(server, listener: listener, store: store) }
         do { try server.serve(count: connections) } catch { throw CommandFailure("capsule serve: \(error)") }
+    }
+
+    /// `--run`: the server accepts connections on a thread of its own (a
+    /// dropped sender reconnects to it) while the first pushed capsule runs here.
+    func serveAndRun(_ server: MigrationServer, listener: TCPListener, store: Store) throws {
+        let first = FirstPush(storeRoot: store.root)
+        server.demandFor = { name, wantsDemand in first.demand(for: name, wanted: wantsDemand) }
+        let report = server.completed
+        server.completed = { stats, error in
+            report(stats, error)
+            if error == nil, !stats.capsule.isEmpty { first.committed(stats.capsule) }
+        }
+        let serving = DispatchSemaphore(value: 0)
+        let connections = self.connections
+        let thread = Thread {
+            do { try server.serve(count: connections) } catch { stderrLine("capsule serve: \(error)") }
+            first.serverEnded()
+            serving.signal()
+        }
+        thread.start()
+        defer { listener.close(); serving.wait() }
+        guard let (name, demand) = first.wait() else { throw CommandFailure("capsule serve: the server stopped before a capsule arrived") }
+        let guestStore = try openStore(storeOptions)
+        var arriving: ArrivingCapsule?
+        if let demand {
+            var runnable: DemandRequests.Runnable?
+            while true {
+                do { runnable = try demand.waitRunnable(timeout: 30); break } catch {
+                    if case .never(let why) = error { throw CommandFailure("capsule serve: receiving '\(name)' failed: \(why)") }
+                    stderrLine("capsule serve: still waiting for the state of '\(name)'")
+                }
+            }
+            do { arriving = try runnable.map { try ArrivingCapsule($0, store: guestStore, demand: demand) } } catch {
+                throw CommandFailure("capsule serve: cannot resume the arriving capsule '\(name)': \(error)")
+            }
+            if arriving != nil { stderrLine("capsule serve: '\(name)' runs; the rest arrives on demand and in the background") }
+        }
+        let capsule: MachineCapsule
+        do { capsule = try arriving?.capsule ?? MachineCapsule(resuming: name, store: guestStore) } catch {
+            throw CommandFailure("capsule serve: cannot resume '\(name)': \(error)")
+        }
+        try session.start(capsule.machine, capsule: capsule, arriving: arriving)
+        if let demand, !demand.committed {
+            stderrLine("capsule serve: the guest has stopped; waiting for the transfer of '\(name)' to finish")
+            if let why = demand.waitCommitted() { throw CommandFailure("capsule serve: receiving '\(name)' failed: \(why)") }
+        }
+    }
+}
+
+/// `serve --run`: which pushed capsule runs here (the first one), and when.
+final class FirstPush: @unchecked Sendable {
+    let storeRoot: String
+    private let cond = NSCondition()
+    private var name: String?
+    private var requests: DemandRequests?
+    private var ready = false
+    private var ended = false
+
+    init(storeRoot: String) { self.storeRoot = storeRoot }
+
+    /// The demand requests for a push of `name` (the same object again when
+    /// the sender reconnects); nil for other capsules and whole transfers.
+    func demand(for name: String, wanted: Bool) -> DemandRequests? {
+        cond.lock(); defer { cond.unlock() }
+        if self.name == nil { self.name = name }
+        guard self.name == name, wanted else { return nil }
+        if requests == nil {
+            requests = DemandRequests(storeRoot: storeRoot)
+            ready = true
+            cond.broadcast()
+        }
+        return requests
+    }
+
+    func committed(_ name: String) {
+        cond.lock(); defer { cond.unlock() }
+        if self.name == nil { self.name = name }
+        if self.name == name { ready = true; cond.broadcast() }
+    }
+
+    func serverEnded() {
+        cond.lock(); ended = true; cond.broadcast(); cond.unlock()
+    }
+
+    /// Waits for the first capsule: its name, and its demand requests when it runs while arriving.
+    func wait() -> (String, DemandRequests?)? {
+        cond.lock(); defer { cond.unlock() }
+        while !ready && !ended { cond.wait() }
+        return ready ? (name!, requests) : nil
     }
 }
 
@@ -113,6 +207,8 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "Before sending, inflate the guest's balloon: auto (leave the guest its working set), a size such as 64M, or off. The guest deflates after resume.")
     var balloon = "off"
     @Option(help: "Virtual seconds the guest may take to inflate the balloon.") var balloonWait = 10.0
+    @Flag(help: "Ask the receiver (`capsule serve --run`) to resume the guest as soon as its state has arrived; memory and disk blocks follow on demand and in the background, recently used pages first. Reconnects without limit until the receiver has committed.")
+    var demand = false
 
     func run() throws {
         let store = try openStore(storeOptions)
@@ -135,6 +231,12 @@ struct MigrateCommand: ParsableCommand {
             try wrap(try TCPChannel.connect(to: address, timeout: min(timeout, 10), ioTimeout: timeout))
         }
         m.retries = retries
+        if demand {
+            // A guest running on the receiver depends on this process until the commit.
+            m.pushOnDemand = true
+            m.retries = Int.max / 2
+            m.maxRetryDelay = 2
+        }
         let bar = ProgressBar.ifTerminal(label: "migrate \(name)")
         m.progress = bar
         m.log = { bar?.finish(); stderrLine("capsule migrate: \($0)") }

@@ -61,6 +61,9 @@ struct RunOptions: ParsableArguments {
             machine.ports.log = { FileHandle.standardError.write("capsule: \($0)\n".data(using: .utf8)!) }
         }
         let cpu = machine.cpu
+        // A capsule remembers which pages its guest used last, so that a
+        // migration can send those first (`PageRecencyRecord`).
+        if capsule != nil && machine.pageRecency == nil { machine.enablePageRecency(interval: 20_000_000) }
         let console = Console()
         if serial == "stdio" || display == "text" { console.start() }
         defer { console.restore() }

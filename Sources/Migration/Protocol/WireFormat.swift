@@ -32,7 +32,7 @@ public enum FrameType: UInt8, CaseIterable, Sendable {
         case .hello: return 16
         case .welcome: return 2
         case .fetch: return 2 + WireLimits.maxNameBytes
-        case .offer: return 2 + WireLimits.maxNameBytes + 32 + 8
+        case .offer: return 2 + WireLimits.maxNameBytes + 32 + 8 + 1
         case .part: return PartHeader.size + WireLimits.maxCompressed(WireLimits.partChunk)
         case .needLayers: return 4 + (WireLimits.maxLayers + 7) / 8
         case .needBlocks: return NeedBlocksHeader.size + WireLimits.maxCompressed(WireLimits.bitmapChunk)
@@ -47,7 +47,7 @@ public enum FrameType: UInt8, CaseIterable, Sendable {
 
 /// Bounds on everything a peer can make us read, allocate or loop over.
 public enum WireLimits {
-    public static let protocolVersion: UInt16 = 1
+    public static let protocolVersion: UInt16 = 2
     public static let minProtocolVersion: UInt16 = 1
     public static let magic: [UInt8] = Array("CAPSMIGR".utf8)
     public static let headerSize = 8

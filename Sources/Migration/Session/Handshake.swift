@@ -29,7 +29,7 @@ enum Handshake {
     }
 
     /// The server side: reads HELLO, answers WELCOME; returns the client's role.
-    static func welcome(_ c: FramedConnection) throws(MigrationError) -> Role {
+    static func welcome(_ c: FramedConnection) throws(MigrationError) -> (role: Role, version: UInt16) {
         let f = try c.receive()
         guard f.type == .hello else { throw FramedConnection.unexpected(f, "waiting for HELLO") }
         var r = ByteReader(f.payload, what: "HELLO")
@@ -46,7 +46,7 @@ enum Handshake {
         var w = ByteWriter()
         w.u16(v)
         try c.send(.welcome, w.bytes)
-        return role
+        return (role, v)
     }
 
     /// FETCH payload: the capsule name (u16 length + UTF-8).

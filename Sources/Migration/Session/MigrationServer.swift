@@ -17,6 +17,10 @@ public final class MigrationServer {
     public var log: (String) -> Void = { _ in }
     /// Called after each connection with its statistics and outcome.
     public var completed: (TransferStatistics, MigrationError?) -> Void = { _, _ in }
+    /// For each pushed capsule: the demand requests object of a guest that
+    /// runs here while it arrives (nil: receive it whole). Given the name
+    /// and whether the sender asked for demand paging.
+    public var demandFor: ((String, Bool) -> DemandRequests?)?
     let active = NSCondition()
     var running = 0
 
@@ -73,12 +77,14 @@ public final class MigrationServer {
         do throws(MigrationError) {
             let store: Store
             do { store = try Store(root: storeRoot) } catch { throw MigrationError.local(.store, "cannot open the store: \(error)") }
-            let role = try Handshake.welcome(c)
+            let (role, version) = try Handshake.welcome(c)
             switch role {
             case .push:
                 stats.role = "receive"
                 try store.withSharedLock { () throws(MigrationError) in
                     let s = ReceiverSession(connection: c, store: store, expectedName: nil, stats: stats, progress: nil)
+                    s.version = version
+                    s.demandFor = demandFor
                     let (name, hash) = try s.run()
                     log("received capsule \(name) (manifest \(hash.hex.prefix(16))) from \(c.peer)")
                 }
@@ -90,7 +96,10 @@ public final class MigrationServer {
                 let exported: Store.Exported
                 do { exported = try store.exportCapsule(name) } catch { throw MigrationError.local(.notFound, "cannot send capsule \(name): \(error)") }
                 stats.manifestHash = exported.manifestHash.hex
-                _ = try SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: nil).run()
+                let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: nil,
+                                      recentPages: Self.recentPages(of: exported))
+                s.version = version
+                _ = try s.run()
                 log("sent capsule \(name) to \(c.peer)")
             }
         } catch {
@@ -107,4 +116,10 @@ public final class MigrationServer {
         c.close()
         completed(stats, failure)
     }
+}
+
+extension MigrationServer {
+    /// The pages to stream first: those the guest used last before it was
+    /// suspended, as the capsule recorded them.
+    static func recentPages(of c: Store.Exported) -> [UInt64] { PageRecencyRecord.pages(inState: c.state) }
 }

@@ -19,6 +19,8 @@ public final class Migrator {
     public var recentPages: [UInt64] = []
     /// Demand requests of a guest resumed before the transfer ends (fetch).
     public var demand: DemandRequests?
+    /// migrate: ask the receiver to resume the guest before the blocks are in.
+    public var pushOnDemand = false
     /// Called with a line for the user when a connection fails and is retried.
     public var log: (String) -> Void = { _ in }
 
@@ -37,11 +39,14 @@ public final class Migrator {
         do { exported = try store.exportCapsule(name) } catch { throw .local(.notFound, "cannot read capsule \(name): \(error)") }
         stats.manifestHash = exported.manifestHash.hex
         try withRetries(stats) { (c) throws(MigrationError) in
-            _ = try Handshake.hello(c, role: .push)
-            let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: progress, recentPages: recentPages)
+            let v = try Handshake.hello(c, role: .push)
+            let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: progress,
+                                  recentPages: recentPages.isEmpty ? MigrationServer.recentPages(of: exported) : recentPages)
+            s.version = v
+            s.demand = pushOnDemand
             _ = try s.run()
         }
-        stats.timeToRunnable = Date().timeIntervalSince(stats.start)
+        if stats.timeToRunnable == nil { stats.timeToRunnable = Date().timeIntervalSince(stats.start) }
         if !keep {
             do { try store.dropCapsule(name) } catch { throw .local(.store, "capsule \(name) is committed on the receiver, but the local copy could not be removed: \(error)") }
             stats.droppedSource = true
@@ -56,10 +61,11 @@ public final class Migrator {
         stats.capsule = name
         do { try Store.validateName(name) } catch { throw .local(.invalidName, "\(error)") }
         try withRetries(stats) { (c) throws(MigrationError) in
-            _ = try Handshake.hello(c, role: .pull)
+            let v = try Handshake.hello(c, role: .pull)
             try Handshake.sendFetch(c, name: name)
             try store.withSharedLock { () throws(MigrationError) in
                 let s = ReceiverSession(connection: c, store: store, expectedName: name, stats: stats, progress: progress)
+                s.version = v
                 s.demand = demand
                 _ = try s.run()
             }

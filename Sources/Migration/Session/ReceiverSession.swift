@@ -19,6 +19,12 @@ final class ReceiverSession {
     let progress: ProgressSink?
     /// Demand requests from a guest already running on the receiver.
     var demand: DemandRequests?
+    /// The connection's protocol version (OFFER has a flags byte from 2 on).
+    var version: UInt16 = WireLimits.minProtocolVersion
+    /// For a pushed capsule: given the offered name and whether the sender
+    /// asked for demand paging, the requests object the guest's side uses
+    /// (nil: receive it whole).
+    var demandFor: ((String, Bool) -> DemandRequests?)?
     /// Verified blocks are made durable at least every this many blocks
     /// (and whenever the connection fails), so a resumed transfer does not
     /// need them again.
@@ -38,18 +44,25 @@ final class ReceiverSession {
         if let e = expectedName, e != name { throw .protocolViolation("offered capsule \(String(reflecting: name)), \(String(reflecting: e)) was asked for") }
         let manifestHash = try r.name("manifest hash")
         let manifestSize = try r.u64("manifest size")
+        var flags: UInt8 = 0
+        if version >= 2 {
+            flags = try r.u8("flags")
+            guard flags & ~OfferFlags.demand == 0 else { throw .protocolViolation("OFFER has unknown flags 0x\(String(flags, radix: 16))") }
+        }
         try r.expectEnd()
         guard manifestSize > 0, manifestSize <= WireLimits.maxManifestBytes else {
             throw .protocolViolation("manifest of \(manifestSize) bytes (limit \(WireLimits.maxManifestBytes))")
         }
         stats.capsule = name
         stats.manifestHash = manifestHash.hex
+        if let pick = demandFor { demand = pick(name, flags & OfferFlags.demand != 0) }
         var result: Result<(name: String, hash: BlockName), MigrationError>?
         do {
             result = try store.asOnlyReceiver(of: name, timeout: ReceiverSession.lockTimeout) {
                 do throws(MigrationError) {
                     let r = try receive(name: name, manifestHash: manifestHash, manifestSize: manifestSize)
                     demand?.detach(nil)
+                    if let d = demand { stats.demandRequests = d.requestsSent }
                     return .success(r)
                 } catch {
                     demand?.detach(error)
@@ -173,6 +186,8 @@ final class ReceiverSession {
     /// input log are: blocks come on demand or in the background.
     func announceIfRunnable(_ m: Manifest, manifestHash: BlockName, manifestBytes: [UInt8], state: [UInt8]?, log: [UInt8]?) {
         guard let demand, let state, m.inputLog == nil || log != nil else { return }
+        // serve --run: the guest starts now (fetch --run records its own moment).
+        if stats.role == "receive" && stats.timeToRunnable == nil { stats.timeToRunnable = Date().timeIntervalSince(stats.start) }
         demand.announceRunnable(.init(manifest: m, manifestHash: manifestHash, manifestBytes: manifestBytes,
                                       state: state, inputLog: log, at: Date()))
     }

@@ -1,4 +1,5 @@
 import Capsule
+import Foundation
 
 /// The sending side of one connection: offers a capsule, sends the layers
 /// and blocks the receiver asks for, and returns when the receiver has
@@ -12,6 +13,11 @@ final class SenderSession {
     let progress: ProgressSink?
     /// Memory page indexes, most recently used first, to stream first.
     var recentPages: [UInt64] = []
+    /// The protocol version of this connection, and (from version 2 on)
+    /// whether to ask the receiver to resume the guest before the blocks
+    /// are in (OFFER flag 1: demand paging).
+    var version: UInt16 = WireLimits.minProtocolVersion
+    var demand = false
 
     init(connection: FramedConnection, store: Store, capsule: Store.Exported, stats: TransferStatistics, progress: ProgressSink?,
          recentPages: [UInt64] = []) {
@@ -27,6 +33,7 @@ final class SenderSession {
         w.string(m.name)
         w.name(capsule.manifestHash)
         w.u64(UInt64(capsule.manifestBytes.count))
+        if version >= 2 { w.u8(demand ? OfferFlags.demand : 0) }
         try c.send(.offer, w.bytes)
         try Parts.send(capsule.manifestBytes, kind: .manifest, index: 0, over: c)
 
@@ -105,6 +112,9 @@ final class SenderSession {
             progress?.begin(total: total)
             if need.wantsState {
                 try Parts.send(capsule.state, kind: .state, index: 0, over: c) { self.progress?.advance(UInt64($0)) }
+                // With demand paging the receiver resumes about now (its own
+                // report has the moment its guest started).
+                if demand && stats.timeToRunnable == nil { stats.timeToRunnable = Date().timeIntervalSince(stats.start) }
             }
             if need.wantsLog {
                 guard let log = capsule.inputLog else { throw .protocolViolation("receiver asked for an input log the capsule does not have") }
@@ -181,6 +191,13 @@ extension SenderSession {
             try PriorityFrame.parse(f, offer: offer, into: &urgent)
         }
     }
+}
+
+/// OFFER's flags byte (protocol version 2 on).
+enum OfferFlags {
+    /// The sender asks the receiver to resume the guest as soon as the
+    /// state has arrived, and will serve PRIORITY requests meanwhile.
+    static let demand: UInt8 = 1
 }
 
 /// PRIORITY payload: u32 count (1…1024), then count u32 indexes into the offer list.

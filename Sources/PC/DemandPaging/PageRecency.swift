@@ -33,6 +33,12 @@ public final class PageRecency {
         epoch += 1
     }
 
+    /// Stamps the pages the TLB maps now without flushing it (a last look
+    /// before the machine is saved: the run that follows is unchanged).
+    public func peek(_ cpu: CPU) {
+        cpu.visitMappedPages { touch($0) }
+    }
+
     func sampleIfDue(_ cpu: CPU) {
         guard cpu.instructionCount >= nextSample else { return }
         sample(cpu)
