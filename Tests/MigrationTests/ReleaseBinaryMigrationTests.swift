@@ -48,10 +48,11 @@ final class ReleaseBinaryMigrationTests: XCTestCase {
     }
 
     /// `capsule serve` on a free loopback port; returns the process, its address and its stdout.
-    func startServe(store: String, connections: Int?) throws -> (Process, String, Pipe) {
+    /// `extra`: more serve options; `listen` another address (a port to reuse).
+    func startServe(store: String, connections: Int?, extra: [String] = [], listen: String = "127.0.0.1:0") throws -> (Process, String, Pipe) {
         let serve = Process()
         serve.executableURL = Self.binary
-        serve.arguments = ["serve", "--listen", "127.0.0.1:0", "--store", store, "--json"] + (connections.map { ["--connections", String($0)] } ?? [])
+        serve.arguments = ["serve", "--listen", listen, "--store", store, "--json"] + (connections.map { ["--connections", String($0)] } ?? []) + extra
         let serveErr = Pipe(), serveOut = Pipe()
         serve.standardError = serveErr
         serve.standardOutput = serveOut
