@@ -43,9 +43,10 @@ final class HostilePeerTests: XCTestCase {
         }
     }
 
-    func offer(_ c: FramedConnection, name: String, hash: BlockName = .zero, size: UInt64 = 100) throws {
+    /// OFFER as protocol version 2 has it (the flags byte last).
+    func offer(_ c: FramedConnection, name: String, hash: BlockName = .zero, size: UInt64 = 100, flags: UInt8 = 0) throws {
         var w = ByteWriter()
-        w.string(name); w.name(hash); w.u64(size)
+        w.string(name); w.name(hash); w.u64(size); w.u8(flags)
         try sendRaw(c, .offer, w.bytes)
     }
 
@@ -155,7 +156,32 @@ final class HostilePeerTests: XCTestCase {
         w.u64(10); w.u64(0); w.u32(10); w.raw([0xFF, 0xFF, 0xFF])
         try c.send(.part, w.bytes)
         expectRefusal(c, "does not decode")
+
+        // OFFER flags this build does not know
+        c = try connect()
+        try hello(c)
+        try offer(c, name: "m", size: 10, flags: 0x80)
+        expectRefusal(c, "unknown flags 0x80")
         try assertNothingEscaped()
+    }
+
+    /// A version-1 sender (its OFFER has no flags byte) is still received.
+    func testVersionOneSenderIsStillReceived() throws {
+        let home = try Store(root: temporaryDirectory(self) + "/home")
+        try makeCapsule(self, store: home, name: "old", diskSeed: nil)
+        let e = try home.exportCapsule("old")
+        let c = try connect()
+        var w = ByteWriter()
+        w.raw(WireLimits.magic); w.u16(1); w.u16(1); w.u8(Role.push.rawValue); w.u8(0); w.u16(0)
+        try c.send(.hello, w.bytes)
+        let welcome = try c.receive()
+        XCTAssertEqual(welcome.payload, [1, 0], "the server chose version 1")
+        w = ByteWriter()
+        w.string("old"); w.name(e.manifestHash); w.u64(UInt64(e.manifestBytes.count))
+        try c.send(.offer, w.bytes)
+        try Parts.send(e.manifestBytes, kind: .manifest, index: 0, over: c)
+        XCTAssertEqual(try c.receive().type, .needLayers, "the offer was accepted")
+        c.close()
     }
 
     /// A peer that follows the protocol up to the blocks, then sends ones
@@ -211,7 +237,7 @@ final class HostilePeerTests: XCTestCase {
             _ = try? Handshake.welcome(c)
             _ = try? Handshake.receiveFetch(c)
             var w = ByteWriter()
-            w.string("other"); w.name(.zero); w.u64(10)
+            w.string("other"); w.name(.zero); w.u64(10); w.u8(0)
             try? c.send(.offer, w.bytes)
             _ = try? c.receive()
         }
