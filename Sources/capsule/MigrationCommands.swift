@@ -209,6 +209,9 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "Virtual seconds the guest may take to inflate the balloon.") var balloonWait = 10.0
     @Flag(help: "Ask the receiver (`capsule serve --run`) to resume the guest as soon as its state has arrived; memory and disk blocks follow on demand and in the background, recently used pages first. Reconnects without limit until the receiver has committed.")
     var demand = false
+    @Flag(help: "Experiment: the receiver asks for every block, as if its store held none (no hash cache).") var noHashing = false
+    @Flag(help: "Experiment: the receiver reuses none of the capsule's disk layers it holds (no copy-on-write).") var noCow = false
+    @Flag(help: "Experiment: send blocks and parts uncompressed (no LZ4).") var noLz4 = false
 
     func run() throws {
         let store = try openStore(storeOptions)
@@ -231,6 +234,7 @@ struct MigrateCommand: ParsableCommand {
             try wrap(try TCPChannel.connect(to: address, timeout: min(timeout, 10), ioTimeout: timeout))
         }
         m.retries = retries
+        m.ablation = Ablation(noHashing: noHashing, noCOW: noCow, compress: !noLz4)
         if demand {
             // A guest running on the receiver depends on this process until the commit.
             m.pushOnDemand = true

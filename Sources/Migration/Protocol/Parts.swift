@@ -5,11 +5,12 @@ import Capsule
 /// `WireLimits.partChunk` raw bytes, each LZ4-compressed, in order.
 enum Parts {
     static func send(_ bytes: [UInt8], kind: PartKind, index: UInt32, over c: FramedConnection,
-                     progress: ((Int) -> Void)? = nil) throws(MigrationError) {
+                     compress: Bool = true, progress: ((Int) -> Void)? = nil) throws(MigrationError) {
         var offset = 0
         repeat {
             let n = min(WireLimits.partChunk, bytes.count - offset)
-            let (enc, payload) = bytes[offset..<(offset + n)].withUnsafeBytes { WireCompression.encode($0) }
+            let (enc, payload) = compress ? bytes[offset..<(offset + n)].withUnsafeBytes { WireCompression.encode($0) }
+                                          : (0, Array(bytes[offset..<(offset + n)]))
             var w = ByteWriter(capacity: PartHeader.size + payload.count)
             w.u8(kind.rawValue); w.u8(enc); w.u16(0); w.u32(index)
             w.u64(UInt64(bytes.count)); w.u64(UInt64(offset)); w.u32(UInt32(n))

@@ -21,6 +21,8 @@ public final class Migrator {
     public var demand: DemandRequests?
     /// migrate: ask the receiver to resume the guest before the blocks are in.
     public var pushOnDemand = false
+    /// migrate: optimisations switched off for an experiment.
+    public var ablation = Ablation()
     /// Called with a line for the user when a connection fails and is retried.
     public var log: (String) -> Void = { _ in }
 
@@ -44,6 +46,7 @@ public final class Migrator {
                                   recentPages: recentPages.isEmpty ? MigrationServer.recentPages(of: exported) : recentPages)
             s.version = v
             s.demand = pushOnDemand
+            s.ablation = ablation
             _ = try s.run()
         }
         if stats.timeToRunnable == nil { stats.timeToRunnable = Date().timeIntervalSince(stats.start) }

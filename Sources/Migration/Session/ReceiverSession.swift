@@ -25,6 +25,8 @@ final class ReceiverSession {
     /// asked for demand paging, the requests object the guest's side uses
     /// (nil: receive it whole).
     var demandFor: ((String, Bool) -> DemandRequests?)?
+    /// The sender's ablations (OFFER flags): ignore the store's blocks, its layers.
+    var noHashing = false, noCOW = false
     /// Verified blocks are made durable at least every this many blocks
     /// (and whenever the connection fails), so a resumed transfer does not
     /// need them again.
@@ -47,7 +49,7 @@ final class ReceiverSession {
         var flags: UInt8 = 0
         if version >= 2 {
             flags = try r.u8("flags")
-            guard flags & ~OfferFlags.demand == 0 else { throw .protocolViolation("OFFER has unknown flags 0x\(String(flags, radix: 16))") }
+            guard flags & ~OfferFlags.known == 0 else { throw .protocolViolation("OFFER has unknown flags 0x\(String(flags, radix: 16))") }
         }
         try r.expectEnd()
         guard manifestSize > 0, manifestSize <= WireLimits.maxManifestBytes else {
@@ -56,6 +58,8 @@ final class ReceiverSession {
         stats.capsule = name
         stats.manifestHash = manifestHash.hex
         if let pick = demandFor { demand = pick(name, flags & OfferFlags.demand != 0) }
+        noHashing = flags & OfferFlags.noHashing != 0
+        noCOW = flags & OfferFlags.noCOW != 0
         var result: Result<(name: String, hash: BlockName), MigrationError>?
         do {
             result = try store.asOnlyReceiver(of: name, timeout: ReceiverSession.lockTimeout) {
@@ -98,7 +102,7 @@ final class ReceiverSession {
         guard layerNames.count <= WireLimits.maxLayers else { throw .protocolViolation("\(layerNames.count) disk layers (limit \(WireLimits.maxLayers))") }
         let sizeOf = layerDiskSizes(m)
         var layers: [BlockName: DiskLayer] = [:]
-        for l in layerNames {
+        for l in layerNames where !noCOW {
             if let layer = try? store.layers.get(l), layer.diskSize == sizeOf[l] {
                 layers[l] = layer
             } else if store.layers.has(l) {
@@ -142,7 +146,11 @@ final class ReceiverSession {
         while true {
             var missing: [BlockName: TrafficKind] = [:]
             var bits = [Bool](repeating: false, count: offer.count)
-            for i in 0..<offer.count where !store.blocks.has(offer.names[i]) {
+            // Ablations ignore what the store holds, in the first round only
+            // (later rounds fetch what is still missing, so the transfer ends).
+            let ignoreStore = round == 0 && noHashing
+            let ignoreLayers = round == 0 && noCOW
+            for i in 0..<offer.count where ignoreStore || (ignoreLayers && offer.layerOf[i] >= 0) || !store.blocks.has(offer.names[i]) {
                 missing[offer.names[i]] = offer.kinds[i]
                 bits[i] = true
             }

@@ -18,6 +18,8 @@ final class SenderSession {
     /// are in (OFFER flag 1: demand paging).
     var version: UInt16 = WireLimits.minProtocolVersion
     var demand = false
+    /// Ablations for experiments (what each optimisation saves): see `Ablation`.
+    var ablation = Ablation()
 
     init(connection: FramedConnection, store: Store, capsule: Store.Exported, stats: TransferStatistics, progress: ProgressSink?,
          recentPages: [UInt64] = []) {
@@ -33,9 +35,13 @@ final class SenderSession {
         w.string(m.name)
         w.name(capsule.manifestHash)
         w.u64(UInt64(capsule.manifestBytes.count))
-        if version >= 2 { w.u8(demand ? OfferFlags.demand : 0) }
+        if version >= 2 {
+            w.u8((demand ? OfferFlags.demand : 0) | (ablation.noHashing ? OfferFlags.noHashing : 0) | (ablation.noCOW ? OfferFlags.noCOW : 0))
+        } else if ablation.noHashing || ablation.noCOW {
+            throw .local(.version, "the receiver speaks protocol version \(version), which cannot switch off hashing or copy-on-write")
+        }
         try c.send(.offer, w.bytes)
-        try Parts.send(capsule.manifestBytes, kind: .manifest, index: 0, over: c)
+        try Parts.send(capsule.manifestBytes, kind: .manifest, index: 0, over: c, compress: ablation.compress)
 
         // Layers the receiver lacks.
         let layerNames = BlockOffer.layerNames(m)
@@ -55,7 +61,7 @@ final class SenderSession {
         for i in wanted {
             let bytes = layerBytes[layerNames[i]]!
             guard BlockName.of(bytes) == layerNames[i] else { throw .local(.store, "disk layer \(layerNames[i]) does not re-encode to its name") }
-            try Parts.send(bytes, kind: .layer, index: UInt32(i), over: c)
+            try Parts.send(bytes, kind: .layer, index: UInt32(i), over: c, compress: ablation.compress)
             stats.layersTransferred += 1
         }
 
@@ -111,14 +117,14 @@ final class SenderSession {
             if need.wantsLog { total += UInt64(capsule.inputLog?.count ?? 0) }
             progress?.begin(total: total)
             if need.wantsState {
-                try Parts.send(capsule.state, kind: .state, index: 0, over: c) { self.progress?.advance(UInt64($0)) }
+                try Parts.send(capsule.state, kind: .state, index: 0, over: c, compress: ablation.compress) { self.progress?.advance(UInt64($0)) }
                 // With demand paging the receiver resumes about now (its own
                 // report has the moment its guest started).
                 if demand && stats.timeToRunnable == nil { stats.timeToRunnable = Date().timeIntervalSince(stats.start) }
             }
             if need.wantsLog {
                 guard let log = capsule.inputLog else { throw .protocolViolation("receiver asked for an input log the capsule does not have") }
-                try Parts.send(log, kind: .inputLog, index: 0, over: c) { self.progress?.advance(UInt64($0)) }
+                try Parts.send(log, kind: .inputLog, index: 0, over: c, compress: ablation.compress) { self.progress?.advance(UInt64($0)) }
             }
             // Stream order: recently used memory pages first (when the
             // caller knows them), then the offer's order; a PRIORITY request
@@ -147,7 +153,7 @@ final class SenderSession {
                 let name = offer.names[i]
                 let block: [UInt8]
                 do { block = try store.blocks.get(name) } catch { throw .local(.store, "capsule \(m.name): \(error)") }
-                let (enc, payload) = WireCompression.encode(block)
+                let (enc, payload) = ablation.compress ? WireCompression.encode(block) : (0, block)
                 var b = ByteWriter(capacity: BlockHeader.size + payload.count)
                 b.name(name); b.u8(enc); b.u8(0); b.u16(0); b.u32(UInt32(block.count))
                 b.raw(payload)
@@ -198,6 +204,25 @@ enum OfferFlags {
     /// The sender asks the receiver to resume the guest as soon as the
     /// state has arrived, and will serve PRIORITY requests meanwhile.
     static let demand: UInt8 = 1
+    /// Ablation: the receiver asks for every offered block, as if its
+    /// store held none of them (no hash cache).
+    static let noHashing: UInt8 = 2
+    /// Ablation: the receiver asks for every disk layer and its blocks,
+    /// as if it held none of the capsule's layers (no copy-on-write reuse).
+    static let noCOW: UInt8 = 4
+    static let known: UInt8 = demand | noHashing | noCOW
+}
+
+/// Switches that turn optimisations off, to measure what each one saves
+/// (benchmarks/migration.sh). Zero blocks never travel in any case: the
+/// memory page map and the layer tables do not name them.
+public struct Ablation: Sendable {
+    public var noHashing = false
+    public var noCOW = false
+    public var compress = true
+    public init(noHashing: Bool = false, noCOW: Bool = false, compress: Bool = true) {
+        self.noHashing = noHashing; self.noCOW = noCOW; self.compress = compress
+    }
 }
 
 /// PRIORITY payload: u32 count (1…1024), then count u32 indexes into the offer list.
