@@ -21,7 +21,7 @@
 # migrate` pair over TCP; the sender's token bucket shapes the link
 # (--bandwidth/--latency), and in the netns part the kernel does instead
 # (two network namespaces, a veth pair, netem with rate and delay on both
-# ends, TLS with a pre-shared key).
+# ends, or tbf where the kernel has no netem; TLS with a pre-shared key).
 #
 # 1. ablation: first migration to an empty receiver; no optimisation, then
 #    copy-on-write, balloon, hashing, LZ4 and demand paging added one by one.
@@ -65,7 +65,7 @@ command -v python3 >/dev/null || { apt-get install -y python3-minimal >/dev/null
 scripts/install-deps.sh >/dev/null
 GUEST=${CAPSULE_GUEST_DIR:-$HOME/.cache/capsule/guest}
 [ -f "$GUEST/disk.img" ] || testimages/guest/build-guest.sh >/dev/null
-[ -x .build/release/capsule ] || swift build -c release --product capsule >/dev/null
+swift build -c release --product capsule >/dev/null   # quick when up to date
 C=$ROOT/.build/release/capsule
 mkdir -p "$WORK"
 PIDS=()
@@ -145,7 +145,8 @@ migrate_row() {
     cp -a "$BASE" "$d/home"
     serve "$d/away" --connections 1 "${sopts[@]}"
     local t0=$(date +%s.%N)
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" "${mopts[@]}" >"$d/migrate.json" 2>"$d/migrate.err"
+    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" "${mopts[@]}" >"$d/migrate.json" 2>"$d/migrate.err" ||
+        { echo "$name: migrate failed: $(tail -1 "$d/migrate.err")" >&2; kill "$SERVE_PID" 2>/dev/null || true; }
     local t1=$(date +%s.%N)
     wait "$SERVE_PID" || true
     local r; r=$(report "$d/migrate.json" totalWireBytes totalSeconds wireBytes.memory wireBytes.disk skipped.balloon compressionRatio)
@@ -188,13 +189,13 @@ if want commute; then
     rm -rf "$d"; mkdir -p "$d"
     cp -a "$BASE" "$d/home"
     serve "$d/away" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/out.json" 2>"$d/out.err"
+    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/out.json" 2>"$d/out.err" || kill "$SERVE_PID" 2>/dev/null || true
     wait "$SERVE_PID" || true
     # A session of work at the receiver: edit files, run programs.
     guest "$d/away" "mount -t ext4 /dev/sda1 /mnt && mkdir -p /mnt/work && for i in 1 2 3 4; do seq 1 20000 > /mnt/work/notes\$i.txt; done && sed -i 's/1/one/g' /mnt/work/notes2.txt && dd if=/dev/urandom of=/mnt/work/data.bin bs=64k count=4 2>/dev/null && sha256sum /mnt/work/* && sort -r /mnt/work/notes1.txt | head -3 && sync && du -sk /mnt/work && umount /mnt"
     changed=$(sed -n 's/^\([0-9][0-9]*\)\s*\/mnt\/work.*/\1/p' "$d/away.guest.log" | tail -1)
     serve "$d/home" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/away" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/back.json" 2>"$d/back.err"
+    $C migrate vm --to "$ADDR" --store "$d/away" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/back.json" 2>"$d/back.err" || kill "$SERVE_PID" 2>/dev/null || true
     wait "$SERVE_PID" || true
     echo
     echo "2. Commute: out to an empty receiver, work there, back home ($BW, $LAT)"
@@ -212,14 +213,14 @@ if want update; then
     rm -rf "$d"; mkdir -p "$d"
     cp -a "$BASE" "$d/home"
     serve "$d/away" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/old.json" 2>"$d/old.err"
+    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/old.json" 2>"$d/old.err" || kill "$SERVE_PID" 2>/dev/null || true
     wait "$SERVE_PID" || true
     # The new version: a 1.5 MiB "package" installed into the disk
     # (incompressible payload plus a copy of busybox), sealed as a new layer on suspend.
     guest "$d/home" "mount -t ext4 /dev/sda1 /mnt && mkdir -p /mnt/opt/pkg && dd if=/dev/urandom of=/mnt/opt/pkg/payload.bin bs=64k count=16 2>/dev/null && cp /bin/busybox /mnt/opt/pkg/ && sync && du -sk /mnt/opt/pkg && umount /mnt"
     pkg=$(sed -n 's/^\([0-9][0-9]*\)\s*\/mnt\/opt\/pkg.*/\1/p' "$d/home.guest.log" | tail -1)
     serve "$d/away" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/new.json" 2>"$d/new.err"
+    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/new.json" 2>"$d/new.err" || kill "$SERVE_PID" 2>/dev/null || true
     wait "$SERVE_PID" || true
     echo
     echo "3. Software update: the new version to a receiver holding the old one ($BW, $LAT)"
@@ -248,12 +249,22 @@ if want netns; then
         ip -n $A addr add 10.77.0.1/24 dev cb-a; ip -n $B addr add 10.77.0.2/24 dev cb-b
         ip -n $A link set cb-a up; ip -n $B link set cb-b up
         ip -n $A link set lo up; ip -n $B link set lo up
-        # The kernel shapes the link now, both ways: rate and delay per direction.
-        ip netns exec $A tc qdisc add dev cb-a root netem delay "$LAT" rate "$BW"
-        ip netns exec $B tc qdisc add dev cb-b root netem delay "$LAT" rate "$BW"
+        # The kernel shapes the link now, both ways: netem (rate and delay)
+        # where the kernel has it, else tbf for the rate and the sender's
+        # --latency for the delay.
+        LATOPT=()
+        if ip netns exec $A tc qdisc add dev cb-a root netem delay "$LAT" rate "$BW" 2>/dev/null; then
+            ip netns exec $B tc qdisc add dev cb-b root netem delay "$LAT" rate "$BW"
+            SHAPER="netem $BW + $LAT each way"
+        else
+            ip netns exec $A tc qdisc add dev cb-a root tbf rate "$BW" burst 4kb latency 500ms
+            ip netns exec $B tc qdisc add dev cb-b root tbf rate "$BW" burst 4kb latency 500ms
+            LATOPT=(--latency "$LAT")
+            SHAPER="tbf $BW each way (no netem in this kernel), $LAT latency from the sender"
+        fi
         $C keygen "$d/psk" >/dev/null
         echo
-        echo "5. Over a real shaped link: two network namespaces, veth, netem $BW + $LAT each way, TLS (PSK)"
+        echo "5. Over a real shaped link: two network namespaces, veth, $SHAPER, TLS (PSK)"
         printf '%-10s %12s %9s %10s %10s\n' row "wire bytes" MiB "transfer s" "runnable s"
         for row in all all+demand; do
             rm -rf "$d/$row"; mkdir -p "$d/$row"
@@ -263,8 +274,8 @@ if want netns; then
             ip netns exec $B $C serve --listen 10.77.0.2:7900 --store "$d/$row/away" --psk "$d/psk" --connections 1 --json "${sextra[@]}" \
                 >"$d/$row/serve.out" 2>"$d/$row/serve.err" </dev/null &
             SERVE_PID=$!; PIDS+=("$SERVE_PID"); sleep 1
-            ip netns exec $A $C migrate vm --to 10.77.0.2:7900 --store "$d/$row/home" --psk "$d/psk" --keep --json --balloon auto "${extra[@]}" \
-                >"$d/$row/migrate.json" 2>"$d/$row/migrate.err"
+            ip netns exec $A $C migrate vm --to 10.77.0.2:7900 --store "$d/$row/home" --psk "$d/psk" --keep --json --balloon auto "${extra[@]}" "${LATOPT[@]}" \
+                >"$d/$row/migrate.json" 2>"$d/$row/migrate.err" || kill "$SERVE_PID" 2>/dev/null || true
             wait "$SERVE_PID" || true
             read -r bytes secs <<<"$(report "$d/$row/migrate.json" totalWireBytes totalSeconds)"
             runnable=$secs

@@ -131,8 +131,18 @@ struct RunOptions: ParsableArguments {
         arriving?.onPause = { message in stderrLine("capsule: " + (message ?? "the sender is back: guest continues")) }
         arriving?.shouldAbandon = {
             if SignalFlags.terminate != 0 { return true }
-            if case .quit? = console.takeCommand() { quit = true; return true }
-            return false
+            switch console.takeCommand() {
+            case .quit?:
+                quit = true
+                return true
+            case .suspend?:
+                // Honoured once the page is in: the run stops, waits for the commit, saves.
+                suspend = true
+                cpu.requestStop()
+                return false
+            case nil:
+                return false
+            }
         }
         machine.onSliceBoundary = {
             if let arriving, !arrivalDone {
