@@ -16,6 +16,15 @@ extension ReleaseBinaryMigrationTests {
         return try XCTUnwrap(stateHash(r.stderr), r.stderr)
     }
 
+    /// A booted Linux capsule in DIR/home and its result at home after `instructions`.
+    func demandFixture(instructions: String = demandRun) throws -> (dir: String, home: String, away: String, expected: String) {
+        try requirements()
+        let dir = temporaryDirectory(self)
+        try makeLinuxCapsule("vm", store: dir + "/home")
+        let expected = try runAtHome(dir + "/home", serial: dir + "/home.log", instructions: instructions)
+        return (dir, dir + "/home", dir + "/away", expected)
+    }
+
     /// The JSON report among other stderr lines.
     func jsonReport(_ text: String) throws -> [String: Any] {
         let start = try XCTUnwrap(text.range(of: "{\n")?.lowerBound, text)
@@ -24,11 +33,7 @@ extension ReleaseBinaryMigrationTests {
     }
 
     func testFetchOnDemandRunsBeforeTheTransferEndsAndMatchesHome() throws {
-        try requirements()
-        let dir = temporaryDirectory(self)
-        let home = dir + "/home", away = dir + "/away"
-        try makeLinuxCapsule("vm", store: home)
-        let expected = try runAtHome(home, serial: dir + "/home.log")
+        let (dir, home, away, expected) = try demandFixture()
         // The serving side sends through an 8 Mbit/s link: the stream takes ~20 s.
         let (serve, address, _) = try startServe(store: home, connections: nil, extra: ["--bandwidth", "8mbit"])
         defer { kill(serve.processIdentifier, SIGTERM) }
@@ -48,14 +53,10 @@ extension ReleaseBinaryMigrationTests {
     }
 
     func testDemandGuestPausesWhileTheSenderIsGoneAndContinues() throws {
-        try requirements()
-        let dir = temporaryDirectory(self)
-        let home = dir + "/home", away = dir + "/away"
-        try makeLinuxCapsule("vm", store: home)
         // Long enough that the guest is still running, and touching pages
         // that have not arrived, when the sender goes away.
         let run = "600000000"
-        let expected = try runAtHome(home, serial: dir + "/home.log", instructions: run)
+        let (dir, home, away, expected) = try demandFixture(instructions: run)
         var (serve, address, _) = try startServe(store: home, connections: nil, extra: ["--bandwidth", "4mbit"])
         let fetch = Process()
         fetch.executableURL = Self.binary
@@ -89,11 +90,7 @@ extension ReleaseBinaryMigrationTests {
     }
 
     func testMigrateOnDemandToServeRun() throws {
-        try requirements()
-        let dir = temporaryDirectory(self)
-        let home = dir + "/home", away = dir + "/away"
-        try makeLinuxCapsule("vm", store: home)
-        let expected = try runAtHome(home, serial: dir + "/home.log")
+        let (dir, home, away, expected) = try demandFixture()
         let serve = Process()
         serve.executableURL = Self.binary
         serve.arguments = ["serve", "--listen", "127.0.0.1:0", "--store", away, "--run", "--json",
@@ -104,13 +101,7 @@ extension ReleaseBinaryMigrationTests {
         serve.standardInput = FileHandle.nullDevice
         try serve.run()
         addTeardownBlock { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        var banner = ""
-        while !banner.contains("\n") {
-            let d = err.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            banner += String(decoding: d, as: UTF8.self)
-        }
-        let address = try XCTUnwrap(banner.components(separatedBy: "listening on ").last?.components(separatedBy: ",").first, banner)
+        let address = try listeningAddress(err)
         let r = try capsule(["migrate", "vm", "--to", address, "--store", home, "--demand", "--bandwidth", "8mbit", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let sent = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]

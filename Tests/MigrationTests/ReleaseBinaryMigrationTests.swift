@@ -58,14 +58,18 @@ final class ReleaseBinaryMigrationTests: XCTestCase {
         serve.standardOutput = serveOut
         try serve.run()
         addTeardownBlock { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        return (serve, try listeningAddress(serveErr), serveOut)
+    }
+
+    /// The address from serve's first stderr line ("listening on ADDR, store …").
+    func listeningAddress(_ serveErr: Pipe) throws -> String {
         var banner = ""
         while !banner.contains("\n") {
             let d = serveErr.fileHandleForReading.availableData
             if d.isEmpty { break }
             banner += String(decoding: d, as: UTF8.self)
         }
-        let address = try XCTUnwrap(banner.components(separatedBy: "listening on ").last?.components(separatedBy: ",").first, banner)
-        return (serve, address, serveOut)
+        return try XCTUnwrap(banner.components(separatedBy: "listening on ").last?.components(separatedBy: ",").first, banner)
     }
 
     func testMigratedCapsuleResumesToTheSameStateHashAsAtHome() throws {
