@@ -47,3 +47,31 @@ final class AblationTests: XCTestCase {
         XCTAssertNoThrow(try Store(root: dir + "/away").verifyCapsule("web"))
     }
 }
+
+extension AblationTests {
+    /// Without hashing, a block that occurs at two positions travels twice.
+    func testWithoutHashingDuplicatesTravelEachTime() throws {
+        let dir = temporaryDirectory(self)
+        let home = try Store(root: dir + "/home")
+        let server = try LoopbackServer(store: dir + "/away")
+        defer { server.stop() }
+        // RAM with the same page at four addresses and one other page.
+        var ram = [UInt8](repeating: 0, count: 64 * 4096)
+        for p in [3, 9, 17, 40] { for i in 0..<4096 { ram[p * 4096 + i] = UInt8(truncatingIfNeeded: i * 7 + 1) } }
+        for i in 0..<4096 { ram[50 * 4096 + i] = 0xA5 }
+        try ram.withUnsafeBytes { r in
+            var c = StateContainer()
+            var w = StateWriter(); w.write(UInt32(1))
+            c.add(w.section(tag: "test", version: 1))
+            _ = try home.saveCapsule(name: "dup", state: c, ram: r)
+        }
+        let hashed = try migrator(home, to: server.address).migrate("dup", keep: true)
+        XCTAssertEqual(hashed.blocksTransferred, 2, "two distinct pages")
+        let m = migrator(home, to: server.address)
+        m.ablation = Ablation(noHashing: true)
+        let all = try m.migrate("dup", keep: true)
+        XCTAssertEqual(all.blocksOffered, 5)
+        XCTAssertEqual(all.blocksTransferred, 5, "every non-zero position")
+        XCTAssertNoThrow(try Store(root: dir + "/away").verifyCapsule("dup"))
+    }
+}

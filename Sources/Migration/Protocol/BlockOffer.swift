@@ -3,7 +3,9 @@ import Capsule
 /// The blocks a capsule offers, in the order both peers derive from the
 /// manifest and the disk layers: memory pages by ascending address, then
 /// each disk's layers bottom first, entries by block index; each name
-/// once (first occurrence decides its kind), zero blocks never. Because
+/// once (first occurrence decides its kind), zero blocks never. Without
+/// hashing (an experiment, OFFER flag 2) every position is offered, so a
+/// block that occurs twice travels twice. Because
 /// both sides compute the same list, the receiver's answer is a bitmap
 /// over it (1 bit per offered name) instead of a list of 32-byte names;
 /// the SHA-256 of the list, sent back with the bitmap, proves the two
@@ -30,12 +32,12 @@ struct BlockOffer {
         return out
     }
 
-    init(manifest m: Manifest, layers: [BlockName: DiskLayer]) {
+    init(manifest m: Manifest, layers: [BlockName: DiskLayer], distinct: Bool = true) {
         var seen = Set<BlockName>()
         let hasher = SHA256.Hasher()
         func add(_ n: BlockName, _ kind: TrafficKind, _ layer: Int32) {
             if n == .zero { zeroBlocks += 1; return }
-            guard seen.insert(n).inserted else { return }
+            guard seen.insert(n).inserted || !distinct else { return }
             names.append(n); kinds.append(kind); layerOf.append(layer)
             hasher.update(n.bytes)
         }

@@ -27,6 +27,9 @@ final class ReceiverSession {
     var demandFor: ((String, Bool) -> DemandRequests?)?
     /// The sender's ablations (OFFER flags): ignore the store's blocks, its layers.
     var noHashing = false, noCOW = false
+    /// Without hashing a block may be offered at several positions: the
+    /// copies still to come beyond the first, per name (verified, not stored).
+    var extraCopies: [BlockName: Int] = [:]
     /// Verified blocks are made durable at least every this many blocks
     /// (and whenever the connection fails), so a resumed transfer does not
     /// need them again.
@@ -135,7 +138,7 @@ final class ReceiverSession {
             stats.layersTransferred += 1
         }
 
-        let offer = BlockOffer(manifest: m, layers: layers)
+        let offer = BlockOffer(manifest: m, layers: layers, distinct: !noHashing)
         guard offer.count <= WireLimits.maxOfferedBlocks else { throw .protocolViolation("capsule offers \(offer.count) blocks (limit \(WireLimits.maxOfferedBlocks))") }
         stats.blocksOffered = offer.count
         demand?.attach(c, offer: offer)
@@ -145,13 +148,15 @@ final class ReceiverSession {
         var round: UInt32 = 0
         while true {
             var missing: [BlockName: TrafficKind] = [:]
+            extraCopies.removeAll()
             var bits = [Bool](repeating: false, count: offer.count)
             // Ablations ignore what the store holds, in the first round only
             // (later rounds fetch what is still missing, so the transfer ends).
             let ignoreStore = round == 0 && noHashing
             let ignoreLayers = round == 0 && noCOW
             for i in 0..<offer.count where ignoreStore || (ignoreLayers && offer.layerOf[i] >= 0) || !store.blocks.has(offer.names[i]) {
-                missing[offer.names[i]] = offer.kinds[i]
+                if missing[offer.names[i]] != nil { extraCopies[offer.names[i], default: 0] += 1 }
+                missing[offer.names[i]] = missing[offer.names[i]] ?? offer.kinds[i]
                 bits[i] = true
             }
             let wantsState = state == nil, wantsLog = m.inputLog != nil && log == nil
@@ -160,7 +165,7 @@ final class ReceiverSession {
                 stats.skipCountsSet = true
                 stats.skippedZero = offer.zeroBlocks
                 stats.skippedBalloon = offer.balloonBlocks
-                stats.skippedPresent = offer.count - missing.count
+                stats.skippedPresent = offer.count - missing.count - extraCopies.values.reduce(0, +)
             }
             if missing.isEmpty && !wantsState && !wantsLog {
                 let committed: BlockName
@@ -299,6 +304,17 @@ final class ReceiverSession {
         guard try r.u8("reserved") == 0, try r.u16("reserved") == 0 else { throw MigrationError.protocolViolation("BLOCK reserved bytes are not zero") }
         let raw = Int(try r.u32("raw length"))
         guard raw > 0, raw <= WireLimits.maxBlockBytes else { throw MigrationError.protocolViolation("BLOCK \(name.hex.prefix(16))… of \(raw) bytes (limit \(WireLimits.maxBlockBytes))") }
+        if missing[name] == nil, let n = extraCopies[name], n > 0, arrived.contains(name) || store.blocks.has(name) {
+            // Another position of a block already here (no-hashing experiment).
+            let payload = r.rest()
+            stats.blockWireBytes += UInt64(payload.count)
+            guard let data = WireCompression.decode(payload, encoding: enc, rawLength: raw), BlockName.of(data) == name else { return false }
+            extraCopies[name] = n - 1
+            stats.blocksTransferred += 1
+            stats.blockRawBytes += UInt64(raw)
+            progress?.advance(UInt64(raw))
+            return true
+        }
         guard let kind = missing[name] else {
             if arrived.contains(name) { stats.duplicateArrivals += 1; throw MigrationError.protocolViolation("block \(name.hex.prefix(16))… sent twice") }
             throw MigrationError.protocolViolation("block \(name.hex.prefix(16))… was not asked for")

@@ -65,7 +65,7 @@ final class SenderSession {
             stats.layersTransferred += 1
         }
 
-        let offer = BlockOffer(manifest: m, layers: layers)
+        let offer = BlockOffer(manifest: m, layers: layers, distinct: !ablation.noHashing)
         stats.blocksOffered = offer.count
         let wantedLayer = Set(wanted)
         var round: UInt32 = 0
