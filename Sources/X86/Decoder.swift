@@ -15,7 +15,7 @@ extension CPU {
         if d < fetchLen {
             let n = codeIndex.unsafelyUnwrapped[Int(d)]
             if n != 0 {
-                let e = decodeCache.pool + Int(n)
+                let e = codePool + Int(n)
                 let len = UInt32(e.pointee.decoded.length)
                 if d &+ len <= fetchLen {
                     eip = instrStart &+ len
@@ -45,7 +45,7 @@ extension CPU {
             d = eip &- fetchBase
             let n = codeIndex.unsafelyUnwrapped[Int(d)]
             if n != 0 {
-                let e = decodeCache.pool + Int(n)
+                let e = codePool + Int(n)
                 let len = UInt32(e.pointee.decoded.length)
                 if d &+ len <= fetchLen {
                     eip = instrStart &+ len

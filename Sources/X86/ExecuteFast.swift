@@ -34,10 +34,19 @@ extension CPU {
             regs[dst] = eaOff
         case .shiftRI:
             regs[dst] = shiftRotate(Int(e.pointee.fastSub), 4, regs[dst], e.pointee.fastImm)
+        case .shlRI:
+            regs[dst] = shiftLeft(4, regs[dst], e.pointee.fastImm)
+        case .shrRI:
+            regs[dst] = shiftRightLogical(4, regs[dst], e.pointee.fastImm)
+        case .sarRI:
+            regs[dst] = shiftRightArithmetic(4, regs[dst], e.pointee.fastImm)
         case .imulRR:
             regs[dst] = imulTruncating(4, regs[dst], regs[Int(e.pointee.fastSrc)])
         case .jcc:
-            if condition(Int(e.pointee.fastSub)) { try jumpNear(eip &+ e.pointee.fastImm) }
+            // JZ/JNZ, the commonest, test the one lazy flag inline.
+            let cc = Int(e.pointee.fastSub)
+            let taken = cc >> 1 == 2 ? lazyZF() != (cc & 1 != 0) : condition(cc)
+            if taken { try jumpNear(eip &+ e.pointee.fastImm) }
         case .jmp:
             try jumpNear(eip &+ e.pointee.fastImm)
         case .call:

@@ -24,6 +24,8 @@ enum FastForm: UInt8 {
     case lea
     /// Shift/rotate op `sub` of reg[dst] by the count in imm (already masked).
     case shiftRI
+    /// SHL, SHR, SAR of reg[dst] by imm (1...31).
+    case shlRI, shrRI, sarRI
     /// IMUL reg[dst], reg[src].
     case imulRR
     /// Jcc with condition `sub`; JMP; CALL; imm is the displacement.
@@ -67,8 +69,19 @@ extension CachedInstruction {
         case 0x8B: regForm ? set(.movRR, dst: reg, src: rm) : set(.movLoad, dst: reg)
         case 0x8D where !regForm: set(.lea, dst: reg)
         case 0xB8..<0xC0: set(.movRI, dst: UInt8(op & 7), imm: d.imm)
-        case 0xC1 where regForm: set(.shiftRI, sub: reg, dst: rm, imm: d.imm & 0x1F)
-        case 0xD1 where regForm: set(.shiftRI, sub: reg, dst: rm, imm: 1)
+        case 0xC1 where regForm, 0xD1 where regForm:
+            let count = op == 0xD1 ? 1 : d.imm & 0x1F
+            var form = FastForm.shiftRI
+            // A zero count changes nothing, flags included: shiftRotate handles it.
+            if count != 0 {
+                switch reg {
+                case 4, 6: form = .shlRI
+                case 5: form = .shrRI
+                case 7: form = .sarRI
+                default: break
+                }
+            }
+            set(form, sub: reg, dst: rm, imm: count)
         case 0x70..<0x80:
             set(.jcc, sub: UInt8(op & 0xF), imm: UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: d.imm))))
         case 0x180..<0x190: set(.jcc, sub: UInt8(op & 0xF), imm: d.imm)
