@@ -235,30 +235,43 @@ extension CPU {
             setFlag(EFlags.cf, cf)
             setFlag(EFlags.of, ((r ^ (r << 1)) & sign) != 0)
             return r
-        case 4, 6: // SHL/SAL
-            let r: UInt32
-            let cf: Bool
-            if count <= bits {
-                r = UInt32(truncatingIfNeeded: UInt64(v) << UInt64(count)) & m
-                cf = (UInt64(v) >> UInt64(bits - count)) & 1 != 0
-            } else {
-                r = 0; cf = false
-            }
-            setResultFlags(size, r, cf: cf, of: (r & sign != 0) != cf)
-            return r
-        case 5: // SHR
-            let r = count < 32 ? (v >> count) & m : 0
-            let cf = count <= 32 ? (v >> (count - 1)) & 1 != 0 : false
-            setResultFlags(size, r, cf: cf, of: v & sign != 0)
-            return r
-        default: // SAR
-            let sv = Int32(bitPattern: signExtend(v, size))
-            let c = min(count, 31)
-            let r = UInt32(bitPattern: sv >> Int32(c)) & m
-            let cf = (sv >> Int32(min(count - 1, 31))) & 1 != 0
-            setResultFlags(size, r, cf: cf, of: false)
-            return r
+        case 4, 6: return shiftLeft(size, v, count)
+        case 5: return shiftRightLogical(size, v, count)
+        default: return shiftRightArithmetic(size, v, count)
         }
+    }
+
+    // SHL, SHR and SAR by a count of 1...31, on their own so the fast forms
+    // (ExecuteFast.swift) can inline them with the size known.
+
+    @inline(__always) func shiftLeft(_ size: Int, _ v: UInt32, _ count: UInt32) -> UInt32 {
+        let bits = UInt32(size * 8)
+        let r: UInt32
+        let cf: Bool
+        if count <= bits {
+            r = UInt32(truncatingIfNeeded: UInt64(v) << UInt64(count)) & sizeMask(size)
+            cf = (UInt64(v) >> UInt64(bits - count)) & 1 != 0
+        } else {
+            r = 0; cf = false
+        }
+        setResultFlags(size, r, cf: cf, of: (r & signBit(size) != 0) != cf)
+        return r
+    }
+
+    @inline(__always) func shiftRightLogical(_ size: Int, _ v: UInt32, _ count: UInt32) -> UInt32 {
+        let r = count < 32 ? (v >> count) & sizeMask(size) : 0
+        let cf = count <= 32 ? (v >> (count - 1)) & 1 != 0 : false
+        setResultFlags(size, r, cf: cf, of: v & signBit(size) != 0)
+        return r
+    }
+
+    @inline(__always) func shiftRightArithmetic(_ size: Int, _ v: UInt32, _ count: UInt32) -> UInt32 {
+        let sv = Int32(bitPattern: signExtend(v, size))
+        let c = min(count, 31)
+        let r = UInt32(bitPattern: sv >> Int32(c)) & sizeMask(size)
+        let cf = (sv >> Int32(min(count - 1, 31))) & 1 != 0
+        setResultFlags(size, r, cf: cf, of: false)
+        return r
     }
 
     /// SHLD/SHRD of `dst` with bits from `src` by `count` (masked to 5 bits).

@@ -105,6 +105,8 @@ public final class CPU {
     /// Remaining instruction budget of the current `run` slice; REP string
     /// instructions use it to stop between iterations on time.
     var sliceRemaining = 0
+    /// `run(until:)`'s stop address while that run lasts.
+    var stopAtEIP: UInt32? { didSet { refreshAttention() } }
 
     /// Debugger state (DebugAccess.swift): host breakpoints by linear
     /// address, watchpoints, the one-shot skip used to resume from a
@@ -143,7 +145,7 @@ public final class CPU {
 
     @inline(__always) func refreshAttention() {
         attention = halted || interruptShadow || stopRequested || shutdownRequested || intrLine || nmiPending
-            || !hostBreakpoints.isEmpty || codeBreakpointsActive || debugEventPending
+            || !hostBreakpoints.isEmpty || codeBreakpointsActive || debugEventPending || stopAtEIP != nil
     }
 
     @inline(__always) func refreshPostAttention() {
@@ -176,6 +178,8 @@ public final class CPU {
     /// starting at window offset d is `codeIndex[d]` (0 = not decoded).
     var codeIndex: UnsafeMutablePointer<UInt32>?
     let decodeCache: DecodeCache
+    /// `decodeCache.pool`, one load closer for the per-instruction lookup.
+    let codePool: UnsafeMutablePointer<CachedInstruction>
     /// The table-driven decoder (Decode/InstructionDecoder.swift), shared
     /// with the disassembler.
     let decoder = InstructionDecoder()
@@ -198,6 +202,7 @@ public final class CPU {
         tlbPhysPage.initialize(repeating: 0, count: CPU.tlbEntries * 4)
         fetchHost = memory.ram
         decodeCache = memory.decodeCache
+        codePool = decodeCache.pool
         cur = decodeCache.scratch
         fpu = FPUState()
         memory.writeMappingsInvalidated = { [unowned self] in self.flushWriteTLB() }

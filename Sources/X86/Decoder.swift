@@ -15,7 +15,7 @@ extension CPU {
         if d < fetchLen {
             let n = codeIndex.unsafelyUnwrapped[Int(d)]
             if n != 0 {
-                let e = decodeCache.pool + Int(n)
+                let e = codePool + Int(n)
                 let len = UInt32(e.pointee.decoded.length)
                 if d &+ len <= fetchLen {
                     eip = instrStart &+ len
@@ -27,8 +27,7 @@ extension CPU {
         // run loop rather than called.
         let e = entry == nil ? try decodeMiss() : entry.unsafelyUnwrapped
         cur = e
-        let op = e.pointee.decoded.opcode
-        if op < 0x100 { try dispatch(UInt8(truncatingIfNeeded: op)) } else { try dispatch0F(UInt8(truncatingIfNeeded: op)) }
+        try executeCached(e)
     }
 
     /// Decodes the instruction at CS:EIP (= `instrStart`) and leaves EIP
@@ -46,7 +45,7 @@ extension CPU {
             d = eip &- fetchBase
             let n = codeIndex.unsafelyUnwrapped[Int(d)]
             if n != 0 {
-                let e = decodeCache.pool + Int(n)
+                let e = codePool + Int(n)
                 let len = UInt32(e.pointee.decoded.length)
                 if d &+ len <= fetchLen {
                     eip = instrStart &+ len
@@ -60,7 +59,7 @@ extension CPU {
                                    into: &e.pointee.decoded)
             if case .needBytes = r {} else {
                 try checkDecodeResult(r, e)
-                e.pointee.prepare()
+                e.pointee.prepare(valid: r == .ok)
                 decodeCache.commit(codeIndex.unsafelyUnwrapped, offset: Int(d))
                 eip = instrStart &+ UInt32(e.pointee.decoded.length)
                 return e
@@ -71,7 +70,7 @@ extension CPU {
         let e = decodeCache.scratch
         let r = try decodeAtEIP(decoder, into: &e.pointee.decoded)
         try checkDecodeResult(r, e)
-        e.pointee.prepare()
+        e.pointee.prepare(valid: r == .ok)
         eip = instrStart &+ UInt32(e.pointee.decoded.length)
         if !codeBig { eip &= 0xFFFF }
         return e

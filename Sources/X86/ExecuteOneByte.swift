@@ -44,16 +44,16 @@ extension CPU {
         case 0x37: aaa(subtract: false)
         case 0x3F: aaa(subtract: true)
 
-        case 0x40...0x47:
+        case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47:
             let r = Int(op & 7), size = osize
             setReg(size, r, inc(size, getReg(size, r)))
-        case 0x48...0x4F:
+        case 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F:
             let r = Int(op & 7), size = osize
             setReg(size, r, dec(size, getReg(size, r)))
-        case 0x50...0x57:
+        case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57:
             // PUSH ESP pushes the value before the decrement.
             try push(osize, getReg(osize, Int(op & 7)))
-        case 0x58...0x5F:
+        case 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F:
             let v = try pop(osize)
             setReg(osize, Int(op & 7), v)
 
@@ -71,7 +71,7 @@ extension CPU {
             setReg(size, Int((modrm >> 3) & 7), imulTruncating(size, a, b))
         case 0x6C, 0x6D, 0x6E, 0x6F: try stringIO(op)
 
-        case 0x70...0x7F:
+        case 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x7B, 0x7C, 0x7D, 0x7E, 0x7F:
             let rel = signExtend8(instImm8)
             if condition(Int(op & 0xF)) { try jumpNear(eip &+ rel) }
 
@@ -155,7 +155,7 @@ extension CPU {
 
         case 0x90:
             break // NOP (and PAUSE with F3)
-        case 0x91...0x97:
+        case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97:
             let r = Int(op & 7), size = osize
             let t = getReg(size, 0)
             setReg(size, 0, getReg(size, r))
@@ -191,8 +191,8 @@ extension CPU {
         case 0xA8: _ = alu(4, 1, UInt32(reg8(0)), UInt32(instImm8))
         case 0xA9: _ = alu(4, osize, getReg(osize, 0), instImm)
 
-        case 0xB0...0xB7: setReg8(Int(op & 7), instImm8)
-        case 0xB8...0xBF: setReg(osize, Int(op & 7), instImm)
+        case 0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7: setReg8(Int(op & 7), instImm8)
+        case 0xB8, 0xB9, 0xBA, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF: setReg(osize, Int(op & 7), instImm)
 
         case 0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3:
             let size = op & 1 == 0 ? 1 : osize
@@ -253,7 +253,7 @@ extension CPU {
         case 0xD7:
             let off = (addrsize32 ? regs[3] : regs[3] & 0xFFFF) &+ UInt32(reg8(0))
             setReg8(0, try read8(dataSegment, addrsize32 ? off : off & 0xFFFF))
-        case 0xD8...0xDF:
+        case 0xD8, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF:
             try fpuEscape(op)
 
         case 0xE0, 0xE1, 0xE2:

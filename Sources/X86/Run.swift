@@ -21,19 +21,23 @@ extension CPU {
 
     func runLoop(limit: Int, stopEIP: UInt32?) -> RunOutcome {
         sliceRemaining = limit
-        let watchEIP = stopEIP ?? 0
-        let hasStop = stopEIP != nil
+        // A stop address is rare (test harnesses): it raises `attention`
+        // rather than costing a compare on every instruction.
+        stopAtEIP = stopEIP
+        defer { stopAtEIP = nil }
         while sliceRemaining > 0 {
-            if hasStop && eip == watchEIP { return .reachedEIP }
-            if attention, let outcome = boundaryWork() { return outcome }
-            sliceRemaining -= 1
-            let debugFlags = flagBits & (EFlags.tf | EFlags.rf)
-            if debugFlags & EFlags.rf == 0, codeBreakpointsActive, let hit = instructionBreakpointHit() {
-                instrStart = eip
-                dr[6] = (dr[6] & ~0xF) | hit
-                if let outcome = fault(CPUFault(.debug)) { return outcome }
-                continue
+            sliceRemaining &-= 1
+            if attention {
+                if let outcome = boundaryWork() { return outcome }
+                // `codeBreakpointsActive` is part of `attention`.
+                if codeBreakpointsActive, flagBits & EFlags.rf == 0, let hit = instructionBreakpointHit() {
+                    instrStart = eip
+                    dr[6] = (dr[6] & ~0xF) | hit
+                    if let outcome = fault(CPUFault(.debug)) { return outcome }
+                    continue
+                }
             }
+            let debugFlags = flagBits & (EFlags.tf | EFlags.rf)
             do {
                 try executeOne()
             } catch {
@@ -63,9 +67,10 @@ extension CPU {
         return .instructionLimit
     }
 
-    /// The rare work at an instruction boundary: shutdown, stop requests,
-    /// interrupts, halt, host breakpoints. Returns an outcome to stop `run`.
+    /// The rare work at an instruction boundary: the stop address, shutdown,
+    /// stop requests, interrupts, halt, host breakpoints. Returns an outcome to stop `run`.
     func boundaryWork() -> RunOutcome? {
+        if let stop = stopAtEIP, eip == stop { return .reachedEIP }
         if shutdownRequested { return .shutdown }
         if stopRequested {
             stopRequested = false

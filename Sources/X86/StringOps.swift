@@ -15,10 +15,14 @@ extension CPU {
         }
         let amask: UInt32 = a32 ? 0xFFFF_FFFF : 0xFFFF
         let conditional = op == 0xA6 || op == 0xA7 || op == 0xAE || op == 0xAF
+        // MOVS and STOS can run in blocks (StringBlocks.swift).
+        let blocks = a32 && (op <= 0xA5 || op == 0xAA || op == 0xAB)
         var first = true
         while regs[1] & amask != 0 {
             if !first, !beginNextRepIteration() { return }
             first = false
+            if blocks && !directionDown && pendingDataBreakpoints == 0 && watchpointHit == nil,
+               repBlock(op, size, src) != 0 { continue }
             try stringIteration(op, size, a32, src)
             let c = (regs[1] &- 1) & amask
             regs[1] = (regs[1] & ~amask) | c

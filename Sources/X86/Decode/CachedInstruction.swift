@@ -13,11 +13,21 @@ struct CachedInstruction {
     var eaScale: UInt8 = 0
     /// Segment of the memory operand, override applied (CPU.segES...segGS).
     var eaSegment: UInt8 = UInt8(CPU.segDS)
+    /// The hot form this instruction has, if any, and its operands
+    /// (FastForm.swift): an operation or condition code, register indexes,
+    /// and an immediate or displacement extended to 32 bits.
+    var fast = FastForm.general
+    var fastSub: UInt8 = 0
+    var fastDst: UInt8 = 0
+    var fastSrc: UInt8 = 0
+    var fastImm: UInt32 = 0
 
     init() {}
 
-    /// Fills the address fields from the decoded ModRM/SIB.
-    mutating func prepare() {
+    /// Fills the address fields from the decoded ModRM/SIB, and the fast
+    /// form (`valid`: the decoder accepted the instruction).
+    mutating func prepare(valid: Bool) {
+        classifyFastForm(valid: valid)
         let d = decoded
         eaBase = CPU.zeroRegister
         eaIndex = CPU.zeroRegister
