@@ -296,7 +296,7 @@ struct FetchCommand: ParsableCommand {
             throw CommandFailure("fetch of '\(name)' from \(from) failed: \(error)")
         }
         guard resume else { return printReport(stats, json: json) }
-        stderrLine(stats.table())
+        stderrLine(json ? stats.json() : stats.table())
         let capsule: MachineCapsule
         do { capsule = try MachineCapsule(resuming: name, store: store) } catch {
             throw CommandFailure("cannot resume the fetched capsule '\(name)': \(error)")
