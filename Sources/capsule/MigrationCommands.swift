@@ -353,7 +353,7 @@ struct FetchCommand: ParsableCommand {
             stderrLine("capsule fetch: the guest has stopped; waiting for the transfer to finish (Ctrl-C abandons it; fetch again to resume it)")
         }
         finished.wait()
-        if let a = arriving { (stats.demandRequests, stats.demandWaitSeconds) = (demand.requestsSent, a.demandFetches.seconds) }
+        (stats.demandRequests, stats.demandWaitSeconds) = (demand.requestsSent, demand.waitedSeconds)
         if let e = outcome.error {
             stderrLine("capsule fetch: fetch of '\(name)' from \(from) failed: \(e)")
         } else {

@@ -44,24 +44,15 @@ public final class ArrivingCapsule {
         let demand: DemandRequests
         var onPause: ((String?) -> Void)?
         var shouldAbandon: () -> Bool = { false }
-        /// Blocks the guest waited for.
-        var fetched = 0
-        var waitedSeconds = 0.0
 
         init(_ d: DemandRequests) { demand = d }
 
         func block(_ name: BlockName) throws -> [UInt8] {
-            let start = Date()
             var paused = false
-            defer {
-                if paused { onPause?(nil) }
-                waitedSeconds += Date().timeIntervalSince(start)
-            }
+            defer { if paused { onPause?(nil) } }
             while true {
                 do {
-                    let bytes = try demand.fetch(name, timeout: 2)
-                    fetched += 1
-                    return bytes
+                    return try demand.fetch(name, timeout: 2)
                 } catch {
                     if case .never = error { throw error }
                     if shouldAbandon() { throw DemandRequests.Unavailable.never("abandoned while waiting for the sender: \(error)") }
@@ -147,7 +138,4 @@ public final class ArrivingCapsule {
         pagesOf.removeAll()
         for (_, d) in capsule.disks { d.missingBlockResolver = nil }
     }
-
-    /// Pages and blocks the guest waited for, and how long in all.
-    public var demandFetches: (blocks: Int, seconds: Double) { (fetcher.fetched, fetcher.waitedSeconds) }
 }

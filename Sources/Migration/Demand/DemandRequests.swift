@@ -63,6 +63,8 @@ public final class DemandRequests {
     private var store: Store?
     /// Requests sent as PRIORITY frames (for tests and the report).
     public private(set) var requestsSent = 0
+    /// Seconds the guest's side spent waiting in `fetch` for blocks that were not here.
+    public private(set) var waitedSeconds = 0.0
 
     public init(storeRoot: String) { self.storeRoot = storeRoot }
 
@@ -90,7 +92,9 @@ public final class DemandRequests {
         cond.lock()
         defer { cond.unlock() }
         waiting[name, default: 0] += 1
+        let started = Date()
         defer {
+            waitedSeconds += Date().timeIntervalSince(started)
             waiting[name]! -= 1
             if waiting[name] == 0 { waiting[name] = nil; delivered[name] = nil }
         }

@@ -69,7 +69,7 @@ final class ReceiverSession {
                 do throws(MigrationError) {
                     let r = try receive(name: name, manifestHash: manifestHash, manifestSize: manifestSize)
                     demand?.detach(nil)
-                    if let d = demand { stats.demandRequests = d.requestsSent }
+                    if let d = demand { (stats.demandRequests, stats.demandWaitSeconds) = (d.requestsSent, d.waitedSeconds) }
                     return .success(r)
                 } catch {
                     demand?.detach(error)
