@@ -50,10 +50,7 @@ extension CPU {
         case .jmp:
             try jumpNear(eip &+ e.pointee.fastImm)
         case .call:
-            let t = eip &+ e.pointee.fastImm
-            if t > segs[CPU.segCS].limit { throw CPUFault.gp(0) }
-            try push(4, eip)
-            eip = t
+            try callNear(eip &+ e.pointee.fastImm, size: 4)
         case .ret:
             try nearReturn(release: 0)
         case .pushR:

@@ -291,10 +291,7 @@ extension CPU {
         case 0xE8:
             let rel = instImm
             let target = eip &+ (opsize32 ? rel : signExtend16(UInt16(truncatingIfNeeded: rel)))
-            let t = opsize32 ? target : target & 0xFFFF
-            if t > segs[CPU.segCS].limit { throw CPUFault.gp(0) }
-            try push(osize, eip)
-            eip = t
+            try callNear(opsize32 ? target : target & 0xFFFF, size: osize)
         case 0xE9:
             let rel = instImm
             try jumpNear(eip &+ (opsize32 ? rel : signExtend16(UInt16(truncatingIfNeeded: rel))))
@@ -369,10 +366,7 @@ extension CPU {
             let lin = try rmwAddress(size, modrm)
             try rmwWrite(size, modrm, lin, dec(size, try rmwRead(size, modrm, lin)))
         case 2:
-            let t = try readRM(size, modrm)
-            if t > segs[CPU.segCS].limit { throw CPUFault.gp(0) }
-            try push(size, eip)
-            eip = t
+            try callNear(try readRM(size, modrm), size: size)
         case 3, 5:
             if modrm >= 0xC0 { throw CPUFault.ud }
             decodeEA()
@@ -394,6 +388,14 @@ extension CPU {
         let t = opsize32 ? target : target & 0xFFFF
         if t > segs[CPU.segCS].limit { throw CPUFault.gp(0) }
         eip = t
+    }
+
+    /// Near CALL to `target` (already cut to the operand size): #GP(0)
+    /// beyond CS's limit is raised before the return address is pushed.
+    @inline(__always) func callNear(_ target: UInt32, size: Int) throws(CPUFault) {
+        if target > segs[CPU.segCS].limit { throw CPUFault.gp(0) }
+        try push(size, eip)
+        eip = target
     }
 
     func nearReturn(release: UInt32) throws(CPUFault) {
