@@ -23,9 +23,15 @@ public enum PageRecencyRecord {
 
     /// The record in a capsule's state file; empty when there is none (or
     /// it cannot be read: it is only a hint).
-    public static func pages(inState bytes: [UInt8]) -> [UInt64] {
+    static func pages(inState bytes: [UInt8]) -> [UInt64] {
         guard let c = try? StateContainer.decode(bytes), let s = c.section(tag), s.version == 1 else { return [] }
         var r = StateReader(s)
         return ((try? r.readU32Array()) ?? []).map(UInt64.init)
     }
+}
+
+extension Store.Exported {
+    /// The pages a migration streams first: those the guest used last
+    /// before it was suspended, as the capsule recorded them.
+    public var recentPages: [UInt64] { PageRecencyRecord.pages(inState: state) }
 }

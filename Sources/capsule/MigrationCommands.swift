@@ -122,24 +122,16 @@ struct ServeCommand: ParsableCommand {
         thread.start()
         defer { listener.close(); serving.wait() }
         guard let (name, demand) = first.wait() else { throw CommandFailure("capsule serve: the server stopped before a capsule arrived") }
-        let guestStore = try openStore(storeOptions)
+        let capsule: MachineCapsule
         var arriving: ArrivingCapsule?
         if let demand {
-            var runnable: DemandRequests.Runnable?
-            while true {
-                do { runnable = try demand.waitRunnable(timeout: 30); break } catch {
-                    if case .never(let why) = error { throw CommandFailure("capsule serve: receiving '\(name)' failed: \(why)") }
-                    stderrLine("capsule serve: still waiting for the state of '\(name)'")
-                }
-            }
-            do { arriving = try runnable.map { try ArrivingCapsule($0, store: guestStore, demand: demand) } } catch {
-                throw CommandFailure("capsule serve: cannot resume the arriving capsule '\(name)': \(error)")
-            }
+            (capsule, arriving) = try resumeArriving(name, demand: demand, storeOptions: storeOptions,
+                                                     command: "capsule serve", transfer: "capsule serve: receiving '\(name)'")
             if arriving != nil { stderrLine("capsule serve: '\(name)' runs; the rest arrives on demand and in the background") }
-        }
-        let capsule: MachineCapsule
-        do { capsule = try arriving?.capsule ?? MachineCapsule(resuming: name, store: guestStore) } catch {
-            throw CommandFailure("capsule serve: cannot resume '\(name)': \(error)")
+        } else {
+            do { capsule = try MachineCapsule(resuming: name, store: try openStore(storeOptions)) } catch {
+                throw CommandFailure("capsule serve: cannot resume '\(name)': \(error)")
+            }
         }
         try session.start(capsule.machine, capsule: capsule, arriving: arriving)
         if let demand, !demand.committed {
@@ -238,8 +230,7 @@ struct MigrateCommand: ParsableCommand {
         if demand {
             // A guest running on the receiver depends on this process until the commit.
             m.pushOnDemand = true
-            m.retries = Int.max / 2
-            m.maxRetryDelay = 2
+            m.retryWhileAGuestWaits()
         }
         let bar = ProgressBar.ifTerminal(label: "migrate \(name)")
         m.progress = bar
@@ -308,9 +299,7 @@ struct FetchCommand: ParsableCommand {
     func fetchOnDemand(_ m: Migrator, store: Store) throws {
         let demand = DemandRequests(storeRoot: store.root)
         m.demand = demand
-        // A waiting guest outlives any number of dropped connections.
-        m.retries = Int.max / 2
-        m.maxRetryDelay = 2
+        m.retryWhileAGuestWaits()
         let stats = TransferStatistics()
         final class Outcome: @unchecked Sendable { var error: MigrationError? }
         let outcome = Outcome()
@@ -325,27 +314,9 @@ struct FetchCommand: ParsableCommand {
         }
         transfer.stackSize = 8 << 20
         transfer.start()
-        var runnable: DemandRequests.Runnable?
-        while true {
-            do {
-                runnable = try demand.waitRunnable(timeout: 5)
-                break
-            } catch {
-                if case .never(let why) = error { throw CommandFailure("fetch of '\(name)' from \(from) failed: \(why)") }
-                stderrLine("capsule fetch: still waiting for the state of '\(name)'")
-            }
-        }
-        // The transfer thread has the Migrator's store object; store objects
-        // are single-threaded, so the guest's side opens one of its own.
-        let guestStore = try openStore(storeOptions)
-        let arriving: ArrivingCapsule?
-        do {
-            arriving = try runnable.map { try ArrivingCapsule($0, store: guestStore, demand: demand) }
-        } catch {
-            throw CommandFailure("cannot resume the arriving capsule '\(name)': \(error)")
-        }
+        let (capsule, arriving) = try resumeArriving(name, demand: demand, storeOptions: storeOptions,
+                                                     command: "capsule fetch", transfer: "fetch of '\(name)' from \(from)")
         stats.timeToRunnable = Date().timeIntervalSince(stats.start)
-        let capsule = try arriving?.capsule ?? MachineCapsule(resuming: name, store: guestStore)
         stderrLine("capsule fetch: '\(name)' runs after \(String(format: "%.2f s", stats.timeToRunnable!)); the rest arrives on demand and in the background")
         var runError: Error?
         do { try session.start(capsule.machine, capsule: capsule, arriving: arriving) } catch { runError = error }

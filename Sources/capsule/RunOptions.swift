@@ -121,12 +121,8 @@ struct RunOptions: ParsableArguments {
         let suspendLimit = suspendAfter ?? UInt64.max
         // A capsule still arriving: pages that came in the background are
         // installed between slices; once the transfer committed, the rest.
-        var arrivalDone = arriving == nil
-        func completeArrival() throws {
-            guard let arriving, !arrivalDone else { return }
-            try arriving.finish()
-            arrivalDone = true
-            stderrLine("capsule: '\(arriving.capsule.name)' has arrived completely: it no longer needs the sender")
+        func arrived(_ a: ArrivingCapsule) {
+            stderrLine("capsule: '\(a.capsule.name)' has arrived completely: it no longer needs the sender")
         }
         arriving?.onPause = { message in stderrLine("capsule: " + (message ?? "the sender is back: guest continues")) }
         arriving?.shouldAbandon = {
@@ -145,10 +141,7 @@ struct RunOptions: ParsableArguments {
             }
         }
         machine.onSliceBoundary = {
-            if let arriving, !arrivalDone {
-                arriving.pump()
-                if arriving.demand.committed { try? completeArrival() }
-            }
+            if let arriving, (try? arriving.betweenSlices()) == true { arrived(arriving) }
             if let g = gdbServer, g.hasPendingConnection { cpu.requestStop() }
             output.flush()
             screen?.refresh(machine)
@@ -228,14 +221,14 @@ struct RunOptions: ParsableArguments {
             stderrLine("capsule: \(failure); the machine is incomplete and is not saved")
             throw ExitCode(4)
         }
-        if let arriving, !arrivalDone, suspend || suspendAfter != nil || stateHash {
+        if let arriving, !arriving.isFinished, suspend || suspendAfter != nil || stateHash {
             // Saving or hashing needs the whole machine: wait for the rest.
             if !arriving.demand.committed { stderrLine("capsule: waiting for the rest of '\(arriving.capsule.name)' to arrive") }
-            if let why = arriving.demand.waitCommitted() {
-                stderrLine("capsule: the transfer failed (\(why)); the machine is incomplete and is not saved")
+            do { try arriving.waitUntilWhole() } catch {
+                stderrLine("capsule: \(error); the machine is incomplete and is not saved")
                 throw ExitCode(4)
             }
-            try completeArrival()
+            arrived(arriving)
         }
         if let capsule, suspend || suspendAfter != nil {
             // Checkpointing cleared dirty bits the capsule save relies on.

@@ -18,8 +18,9 @@ import X86
 /// the machine stops, and the capsule refuses to be saved — a machine
 /// with holes in its RAM is never written anywhere.
 ///
-/// Call `pump()` between run slices (it installs pages that arrived in
-/// the background) and `finish()` once the transfer committed.
+/// Call `betweenSlices()` between run slices (it installs pages that
+/// arrived in the background, and the rest once the transfer committed), and
+/// `waitUntilWhole()` before the machine is saved or hashed.
 public final class ArrivingCapsule {
     public let capsule: MachineCapsule
     public let demand: DemandRequests
@@ -37,7 +38,8 @@ public final class ArrivingCapsule {
     let fetcher: Fetcher
     /// The absent pages, by the block that holds their contents.
     var pagesOf: [BlockName: [UInt32]] = [:]
-    public private(set) var pagesSuppliedInBackground = 0
+    /// `finish` has run: the guest no longer depends on the sender.
+    public private(set) var isFinished = false
 
     /// Waits for blocks on behalf of the guest, pausing it politely.
     final class Fetcher {
@@ -111,22 +113,37 @@ public final class ArrivingCapsule {
         capsule.notSavableYet = { [demand] in demand.committed ? nil : "it is still arriving (the transfer has not committed)" }
     }
 
+    /// Between run slices: installs the pages that arrived in the background;
+    /// once the transfer committed, finishes. True when this call finished.
+    public func betweenSlices() throws -> Bool {
+        guard !isFinished else { return false }
+        pump()
+        guard demand.committed else { return false }
+        try finish()
+        return true
+    }
+
+    /// Blocks until the transfer committed and finishes; throws why it never will.
+    public func waitUntilWhole() throws {
+        guard !isFinished else { return }
+        if let why = demand.waitCommitted() { throw CapsuleError.other("the transfer failed (\(why))") }
+        try finish()
+    }
+
     /// Installs the pages that arrived in the background since the last call.
-    public func pump() {
+    func pump() {
         guard let pager = machine.demandPager else { return }
         for (name, bytes) in demand.takeArrivals() {
             guard let pages = pagesOf.removeValue(forKey: name) else { continue }
-            for p in pages where (try? pager.supply(page: p, contents: bytes)) == true { pagesSuppliedInBackground += 1 }
+            for p in pages { _ = try? pager.supply(page: p, contents: bytes) }
         }
     }
 
-    /// Whether the guest still depends on the sender.
-    public var isComplete: Bool { demand.committed && !machine.hasAbsentPages }
-
     /// After the transfer committed: every page still absent is read from
     /// the store (where the commit guaranteed it is), the disks stop
-    /// asking. From here on the capsule no longer needs the sender.
-    public func finish() throws {
+    /// asking. From here on the capsule no longer needs the sender. Once.
+    func finish() throws {
+        guard !isFinished else { return }
         guard demand.committed else { throw CapsuleError.other("capsule \(capsule.name): the transfer has not committed") }
         pump()
         if let pager = machine.demandPager {
@@ -137,5 +154,6 @@ public final class ArrivingCapsule {
         }
         pagesOf.removeAll()
         for (_, d) in capsule.disks { d.missingBlockResolver = nil }
+        isFinished = true
     }
 }

@@ -141,13 +141,6 @@ public final class DemandRequests {
         return out
     }
 
-    /// Whether the sender is connected now, and why it dropped last.
-    public var link: (connected: Bool, lastDrop: String?) {
-        cond.lock()
-        defer { cond.unlock() }
-        return (connection != nil, lastDrop)
-    }
-
     /// Blocks until the transfer committed (nil) or failed for good (why).
     public func waitCommitted() -> String? {
         cond.lock()

@@ -97,7 +97,7 @@ public final class MigrationServer {
                 do { exported = try store.exportCapsule(name) } catch { throw MigrationError.local(.notFound, "cannot send capsule \(name): \(error)") }
                 stats.manifestHash = exported.manifestHash.hex
                 let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: nil,
-                                      recentPages: Self.recentPages(of: exported))
+                                      recentPages: exported.recentPages)
                 s.version = version
                 _ = try s.run()
                 log("sent capsule \(name) to \(c.peer)")
@@ -116,10 +116,4 @@ public final class MigrationServer {
         c.close()
         completed(stats, failure)
     }
-}
-
-extension MigrationServer {
-    /// The pages to stream first: those the guest used last before it was
-    /// suspended, as the capsule recorded them.
-    static func recentPages(of c: Store.Exported) -> [UInt64] { PageRecencyRecord.pages(inState: c.state) }
 }

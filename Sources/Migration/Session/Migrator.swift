@@ -10,7 +10,8 @@ public final class Migrator {
     /// Opens a new channel to the peer (plain TCP, TLS, shaped…).
     public let connect: () throws(ChannelError) -> MigrationChannel
     /// Connection attempts after the first failure.
-    public var retries = 5
+    /// nil: without limit (see `retryWhileAGuestWaits`).
+    public var retries: Int? = 5
     /// Seconds between attempts (doubling, at most `maxRetryDelay`).
     public var retryDelay = 0.5
     public var maxRetryDelay = 30.0
@@ -25,6 +26,13 @@ public final class Migrator {
     public var ablation = Ablation()
     /// Called with a line for the user when a connection fails and is retried.
     public var log: (String) -> Void = { _ in }
+
+    /// With demand paging a guest depends on this transfer until the
+    /// commit: reconnect without limit, and soon after the peer is back.
+    public func retryWhileAGuestWaits() {
+        retries = nil
+        maxRetryDelay = 2
+    }
 
     public init(store: Store, connect: @escaping () throws(ChannelError) -> MigrationChannel) {
         self.store = store
@@ -43,7 +51,7 @@ public final class Migrator {
         try withRetries(stats) { (c) throws(MigrationError) in
             let v = try Handshake.hello(c, role: .push)
             let s = SenderSession(connection: c, store: store, capsule: exported, stats: stats, progress: progress,
-                                  recentPages: recentPages.isEmpty ? MigrationServer.recentPages(of: exported) : recentPages)
+                                  recentPages: recentPages.isEmpty ? exported.recentPages : recentPages)
             s.version = v
             s.demand = pushOnDemand
             s.ablation = ablation
@@ -107,9 +115,8 @@ public final class Migrator {
                     }
                     c.close()
                 }
-                guard error.isRetryable, attempt <= retries else { throw error }
-                // Unlimited retries (a guest waiting on demand) have no "of N".
-                let of = retries >= Int.max / 4 ? "" : " of \(retries + 1)"
+                guard error.isRetryable, attempt <= retries ?? Int.max else { throw error }
+                let of = retries.map { " of \($0 + 1)" } ?? ""
                 log("connection failed (\(error)); retrying in \(formatSeconds(delay)) (attempt \(attempt + 1)\(of))")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, maxRetryDelay)

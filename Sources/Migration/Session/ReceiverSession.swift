@@ -150,6 +150,7 @@ final class ReceiverSession {
             var missing: [BlockName: TrafficKind] = [:]
             extraCopies.removeAll()
             var bits = [Bool](repeating: false, count: offer.count)
+            var wanted = 0
             // Ablations ignore what the store holds, in the first round only
             // (later rounds fetch what is still missing, so the transfer ends).
             let ignoreStore = round == 0 && noHashing
@@ -158,6 +159,7 @@ final class ReceiverSession {
                 if missing[offer.names[i]] != nil { extraCopies[offer.names[i], default: 0] += 1 }
                 missing[offer.names[i]] = missing[offer.names[i]] ?? offer.kinds[i]
                 bits[i] = true
+                wanted += 1
             }
             let wantsState = state == nil, wantsLog = m.inputLog != nil && log == nil
             announceIfRunnable(m, manifestHash: manifestHash, manifestBytes: manifestBytes, state: state, log: log)
@@ -165,7 +167,7 @@ final class ReceiverSession {
                 stats.skipCountsSet = true
                 stats.skippedZero = offer.zeroBlocks
                 stats.skippedBalloon = offer.balloonBlocks
-                stats.skippedPresent = offer.count - missing.count - extraCopies.values.reduce(0, +)
+                stats.skippedPresent = offer.count - wanted
             }
             if missing.isEmpty && !wantsState && !wantsLog {
                 let committed: BlockName
@@ -304,18 +306,10 @@ final class ReceiverSession {
         guard try r.u8("reserved") == 0, try r.u16("reserved") == 0 else { throw MigrationError.protocolViolation("BLOCK reserved bytes are not zero") }
         let raw = Int(try r.u32("raw length"))
         guard raw > 0, raw <= WireLimits.maxBlockBytes else { throw MigrationError.protocolViolation("BLOCK \(name.hex.prefix(16))… of \(raw) bytes (limit \(WireLimits.maxBlockBytes))") }
-        if missing[name] == nil, let n = extraCopies[name], n > 0, arrived.contains(name) || store.blocks.has(name) {
-            // Another position of a block already here (no-hashing experiment).
-            let payload = r.rest()
-            stats.blockWireBytes += UInt64(payload.count)
-            guard let data = WireCompression.decode(payload, encoding: enc, rawLength: raw), BlockName.of(data) == name else { return false }
-            extraCopies[name] = n - 1
-            stats.blocksTransferred += 1
-            stats.blockRawBytes += UInt64(raw)
-            progress?.advance(UInt64(raw))
-            return true
-        }
-        guard let kind = missing[name] else {
+        // Without hashing a block may come again for another position
+        // (verified and counted like the first copy, not stored twice).
+        let extraCopy = missing[name] == nil && (extraCopies[name] ?? 0) > 0 && (arrived.contains(name) || store.blocks.has(name))
+        guard let kind = missing[name] ?? (extraCopy ? .memory : nil) else {
             if arrived.contains(name) { stats.duplicateArrivals += 1; throw MigrationError.protocolViolation("block \(name.hex.prefix(16))… sent twice") }
             throw MigrationError.protocolViolation("block \(name.hex.prefix(16))… was not asked for")
         }
@@ -326,13 +320,17 @@ final class ReceiverSession {
         guard let data = WireCompression.decode(payload, encoding: enc, rawLength: raw), BlockName.of(data) == name else {
             return false
         }
+        stats.blocksTransferred += 1
+        stats.blockRawBytes += UInt64(raw)
+        progress?.advance(UInt64(raw))
+        if extraCopy {
+            extraCopies[name]! -= 1
+            return true
+        }
         try store.blocks.put(data)
         demand?.arrived(name, data)
         missing[name] = nil
         arrived.insert(name)
-        stats.blocksTransferred += 1
-        stats.blockRawBytes += UInt64(raw)
-        progress?.advance(UInt64(raw))
         return true
     }
 
