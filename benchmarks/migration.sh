@@ -133,6 +133,19 @@ EOF
 
 mib() { python3 -c "print('%.2f' % ($1 / 1048576))"; }
 
+# fresh DIR: an empty DIR with a copy of the booted capsule in DIR/home.
+fresh() { rm -rf "$1"; mkdir -p "$1"; cp -a "$BASE" "$1/home"; }
+
+# send FROM TO JSON: migrates the capsule from store FROM to a `capsule
+# serve` on store TO over the shaped link, keeping the sender's copy; the
+# report goes to JSON (and the sender's stderr next to it).
+send() {
+    serve "$2" --connections 1
+    $C migrate vm --to "$ADDR" --store "$1" --keep --json --bandwidth "$BW" --latency "$LAT" >"$3" 2>"${3%.json}.err" ||
+        kill "$SERVE_PID" 2>/dev/null || true
+    wait "$SERVE_PID" || true
+}
+
 # migrate_row NAME SERVE_OPTS -- MIGRATE_OPTS: one first migration from a
 # copy of the booted capsule to an empty receiver; writes NAME.row.
 migrate_row() {
@@ -141,8 +154,7 @@ migrate_row() {
     while [ "$1" != "--" ]; do sopts+=("$1"); shift; done; shift
     mopts=("$@")
     local d=$WORK/ablation/$name
-    rm -rf "$d"; mkdir -p "$d"
-    cp -a "$BASE" "$d/home"
+    fresh "$d"
     serve "$d/away" --connections 1 "${sopts[@]}"
     local t0=$(date +%s.%N)
     $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" "${mopts[@]}" >"$d/migrate.json" 2>"$d/migrate.err" ||
@@ -186,17 +198,12 @@ fi
 if want commute; then
     echo "commute..." >&2
     d=$WORK/commute
-    rm -rf "$d"; mkdir -p "$d"
-    cp -a "$BASE" "$d/home"
-    serve "$d/away" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/out.json" 2>"$d/out.err" || kill "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" || true
+    fresh "$d"
+    send "$d/home" "$d/away" "$d/out.json"
     # A session of work at the receiver: edit files, run programs.
     guest "$d/away" "mount -t ext4 /dev/sda1 /mnt && mkdir -p /mnt/work && for i in 1 2 3 4; do seq 1 20000 > /mnt/work/notes\$i.txt; done && sed -i 's/1/one/g' /mnt/work/notes2.txt && dd if=/dev/urandom of=/mnt/work/data.bin bs=64k count=4 2>/dev/null && sha256sum /mnt/work/* && sort -r /mnt/work/notes1.txt | head -3 && sync && du -sk /mnt/work && umount /mnt"
     changed=$(sed -n 's/^\([0-9][0-9]*\)\s*\/mnt\/work.*/\1/p' "$d/away.guest.log" | tail -1)
-    serve "$d/home" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/away" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/back.json" 2>"$d/back.err" || kill "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" || true
+    send "$d/away" "$d/home" "$d/back.json"
     echo
     echo "2. Commute: out to an empty receiver, work there, back home ($BW, $LAT)"
     printf '%-6s %12s %9s %9s %9s %8s %10s\n' leg "wire bytes" MiB memory disk present "transfer s"
@@ -210,18 +217,13 @@ fi
 if want update; then
     echo "software update..." >&2
     d=$WORK/update
-    rm -rf "$d"; mkdir -p "$d"
-    cp -a "$BASE" "$d/home"
-    serve "$d/away" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/old.json" 2>"$d/old.err" || kill "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" || true
-    # The new version: a 1.5 MiB "package" installed into the disk
-    # (incompressible payload plus a copy of busybox), sealed as a new layer on suspend.
+    fresh "$d"
+    send "$d/home" "$d/away" "$d/old.json"
+    # The new version: a "package" installed into the disk (1 MiB of
+    # incompressible payload plus a copy of busybox), sealed as a new layer on suspend.
     guest "$d/home" "mount -t ext4 /dev/sda1 /mnt && mkdir -p /mnt/opt/pkg && dd if=/dev/urandom of=/mnt/opt/pkg/payload.bin bs=64k count=16 2>/dev/null && cp /bin/busybox /mnt/opt/pkg/ && sync && du -sk /mnt/opt/pkg && umount /mnt"
     pkg=$(sed -n 's/^\([0-9][0-9]*\)\s*\/mnt\/opt\/pkg.*/\1/p' "$d/home.guest.log" | tail -1)
-    serve "$d/away" --connections 1
-    $C migrate vm --to "$ADDR" --store "$d/home" --keep --json --bandwidth "$BW" --latency "$LAT" >"$d/new.json" 2>"$d/new.err" || kill "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" || true
+    send "$d/home" "$d/away" "$d/new.json"
     echo
     echo "3. Software update: the new version to a receiver holding the old one ($BW, $LAT)"
     printf '%-8s %12s %9s %9s %9s %8s %8s %10s\n' version "wire bytes" MiB memory disk layers present "transfer s"
@@ -267,8 +269,7 @@ if want netns; then
         echo "5. Over a real shaped link: two network namespaces, veth, $SHAPER, TLS (PSK)"
         printf '%-10s %12s %9s %10s %10s\n' row "wire bytes" MiB "transfer s" "runnable s"
         for row in all all+demand; do
-            rm -rf "$d/$row"; mkdir -p "$d/$row"
-            cp -a "$BASE" "$d/$row/home"
+            fresh "$d/$row"
             extra=(); sextra=()
             [ $row = all+demand ] && { extra=(--demand); sextra=(--run --serial none --max-instructions 200000000); }
             ip netns exec $B $C serve --listen 10.77.0.2:7900 --store "$d/$row/away" --psk "$d/psk" --connections 1 --json "${sextra[@]}" \

@@ -25,6 +25,21 @@ extension ReleaseBinaryMigrationTests {
         return (dir, dir + "/home", dir + "/away", expected)
     }
 
+    /// Starts the release binary with `args` in the background (killed at
+    /// teardown); its stderr is the returned pipe.
+    func launch(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        addTeardownBlock { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        return (p, err)
+    }
+
     /// The JSON report among other stderr lines.
     func jsonReport(_ text: String) throws -> [String: Any] {
         let start = try XCTUnwrap(text.range(of: "{\n")?.lowerBound, text)
@@ -58,20 +73,15 @@ extension ReleaseBinaryMigrationTests {
         let run = "600000000"
         let (dir, home, away, expected) = try demandFixture(instructions: run)
         var (serve, address, _) = try startServe(store: home, connections: nil, extra: ["--bandwidth", "4mbit"])
-        let fetch = Process()
-        fetch.executableURL = Self.binary
-        fetch.arguments = ["fetch", "vm", "--from", address, "--store", away, "--run", "--demand",
-                           "--serial", "file:" + dir + "/away.log", "--max-instructions", run, "--state-hash"]
-        let err = Pipe()
-        fetch.standardError = err
-        fetch.standardOutput = FileHandle.nullDevice
-        fetch.standardInput = FileHandle.nullDevice
-        try fetch.run()
-        addTeardownBlock { if fetch.isRunning { kill(fetch.processIdentifier, SIGKILL) } }
+        let (fetch, err) = try launch(["fetch", "vm", "--from", address, "--store", away, "--run", "--demand",
+                                       "--serial", "file:" + dir + "/away.log", "--max-instructions", run, "--state-hash"])
         final class Text: @unchecked Sendable { var s = "" }
         let text = Text()
-        let reader = Thread { text.s = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
-        reader.start()
+        let read = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            text.s = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            read.signal()
+        }
         // The sender vanishes mid-transfer, stays away long enough for the
         // guest to need a page it does not have, and comes back on the same port.
         Thread.sleep(forTimeInterval: 2)
@@ -81,7 +91,7 @@ extension ReleaseBinaryMigrationTests {
         (serve, _, _) = try startServe(store: home, connections: nil, extra: ["--bandwidth", "4mbit"], listen: address)
         defer { kill(serve.processIdentifier, SIGTERM) }
         fetch.waitUntilExit()
-        while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.05) }
+        read.wait()
         XCTAssertEqual(fetch.terminationStatus, 0, text.s)
         XCTAssertTrue(text.s.contains("guest paused"), text.s)
         XCTAssertTrue(text.s.contains("the sender is back"), text.s)
@@ -91,16 +101,8 @@ extension ReleaseBinaryMigrationTests {
 
     func testMigrateOnDemandToServeRun() throws {
         let (dir, home, away, expected) = try demandFixture()
-        let serve = Process()
-        serve.executableURL = Self.binary
-        serve.arguments = ["serve", "--listen", "127.0.0.1:0", "--store", away, "--run", "--json",
-                           "--serial", "file:" + dir + "/away.log", "--max-instructions", Self.demandRun, "--state-hash"]
-        let err = Pipe()
-        serve.standardError = err
-        serve.standardOutput = FileHandle.nullDevice
-        serve.standardInput = FileHandle.nullDevice
-        try serve.run()
-        addTeardownBlock { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        let (serve, err) = try launch(["serve", "--listen", "127.0.0.1:0", "--store", away, "--run", "--json",
+                                       "--serial", "file:" + dir + "/away.log", "--max-instructions", Self.demandRun, "--state-hash"])
         let address = try listeningAddress(err)
         let r = try capsule(["migrate", "vm", "--to", address, "--store", home, "--demand", "--bandwidth", "8mbit", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
