@@ -3,15 +3,7 @@ import XCTest
 
 /// Pins the lazy-flag machinery against flags computed by hand.
 final class LazyFlagsTests: XCTestCase {
-    func cpu(_ code: [UInt8]) -> CPU {
-        let mem = PhysicalMemory(ramSize: 1 << 20)
-        let c = CPU(memory: mem)
-        c.enterFlat32(cpl: 0)
-        mem.write(code, at: 0x1000)
-        c.eip = 0x1000
-        c.setGPR(4, 0x8000)
-        return c
-    }
+    func cpu(_ code: [UInt8]) -> CPU { flatCPU(code) }
 
     func testAddOverflowAndCarry() {
         // mov eax, 0x7fffffff ; add eax, 1

@@ -7,12 +7,8 @@ import XCTest
 /// the run is sliced, with overlap, page crossings and the end of RAM.
 final class StringBlockTests: XCTestCase {
     func cpu(_ code: [UInt8], ecx: UInt32, esi: UInt32, edi: UInt32, eax: UInt32 = 0) -> CPU {
-        let mem = PhysicalMemory(ramSize: 1 << 20)
-        let c = CPU(memory: mem)
-        c.enterFlat32(cpl: 0)
-        mem.write(code, at: 0x1000)
-        c.eip = 0x1000
-        c.setGPR(4, 0x8000)
+        let c = flatCPU(code)
+        let mem = c.memory
         c.setGPR(0, eax)
         c.setGPR(1, ecx)
         c.setGPR(6, esi)
